@@ -1,0 +1,40 @@
+# The commands everyone runs. `make demo` and `make test` set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8001
+REAL_DATA_DIR ?= $(abspath ../shared/real)
+export REAL_DATA_DIR
+
+.PHONY: demo test lint fix bench clean venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## make demo: build the registry from the embedded sample and serve it on 127.0.0.1:$(PORT)
+demo: $(STAMP)
+	$(BIN)/ofsted-homes demo --port $(PORT)
+
+## make test: run the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+fix: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_load.py
+
+clean:
+	rm -rf $(VENV) demo data .pytest_cache

@@ -1,0 +1,432 @@
+"""Small, pure normalisers shared by every reader: URNs, dates, judgements,
+event types, numbers and blank cells.
+
+Each returns the normalised value or ``None``; none of them guesses. Readers
+turn a ``None`` from a non-blank cell into a problem row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+# ---------------------------------------------------------------- blank cells
+
+BLANKS = {"", "null", "none", "n/a", "na", "-", "redacted", "#n/a"}
+
+
+def clean_text(value: object) -> str | None:
+    """A cell as tidy text, or None for the blanks Ofsted writes
+    (empty, a single space, ``NULL``, ``REDACTED``)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value)
+    text = text.replace("\u00a0", " ").replace("\ufffd", "–")
+    text = re.sub(r"\s+", " ", text).strip()
+    if text.casefold() in BLANKS:
+        return None
+    return text
+
+
+def fold(text: str) -> str:
+    """Case-, accent-, quote- and space-insensitive key for comparing labels."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.replace("’", "'").replace("‘", "'").replace("`", "'")
+    text = text.replace("–", "-").replace("—", "-")
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+# ----------------------------------------------------------------------- URNs
+
+URN_PATTERN = re.compile(r"^(SC\d{6}|\d{7})$")
+_URN_IN_TEXT = re.compile(r"\b(SC\s?\d{6}|\d{7})\b", re.IGNORECASE)
+
+
+def normalise_urn(value: object) -> str | None:
+    """``'SC064050'``, ``2590934.0`` or ``' 2590934 '`` → a URN string, else None.
+
+    A spreadsheet reader hands 7-digit URNs back as floats; they are always
+    text in the registry.
+    """
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    text = str(value).strip().upper().replace(" ", "")
+    if text.endswith(".0") and text[:-2].isdigit():
+        text = text[:-2]
+    return text if URN_PATTERN.match(text) else None
+
+
+def find_urn(text: str) -> str | None:
+    """The first URN-shaped token in free text (``SC123456`` or 7 digits)."""
+    match = _URN_IN_TEXT.search(text or "")
+    return match.group(1).upper().replace(" ", "") if match else None
+
+
+def is_urn(value: str | None) -> bool:
+    return bool(value) and bool(URN_PATTERN.match(value or ""))
+
+
+# ---------------------------------------------------------------------- dates
+
+_MONTHS = {
+    m.casefold(): i
+    for i, m in enumerate(
+        [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ],
+        start=1,
+    )
+}
+_MONTHS.update({k[:3]: v for k, v in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+
+_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+)?$")
+_WORDY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)\.?,?\s+(\d{4})$")
+# Days since 1899-12-30: how spreadsheets store dates when a reader does not
+# convert them.
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def parse_date(value: object) -> dt.date | None:
+    """Parse the date forms the sources use (``DD/MM/YYYY``, ISO, ``5 March
+    2024``, spreadsheet datetimes and serial numbers). None if it is not a date."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 20000 < value < 80000:
+            return _EXCEL_EPOCH + dt.timedelta(days=int(value))
+        return None
+    text = clean_text(value)
+    if not text:
+        return None
+    text = text.strip()
+    try:
+        if m := _ISO.match(text):
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _DMY.match(text):
+            year = int(m[3])
+            if year < 100:
+                year += 2000 if year < 70 else 1900
+            return dt.date(year, int(m[2]), int(m[1]))
+        if m := _WORDY.match(text):
+            month = _MONTHS.get(m[2].casefold())
+            if month:
+                return dt.date(int(m[3]), month, int(m[1]))
+    except ValueError:
+        return None
+    return None
+
+
+def iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def year_ending_31_march(day: dt.date) -> int:
+    """The financial year (named by its end) a date falls in: 2024-05-01 → 2025."""
+    return day.year + 1 if day.month >= 4 else day.year
+
+
+# ---------------------------------------------------------------- judgements
+
+OUTSTANDING = "Outstanding"
+GOOD = "Good"
+REQUIRES_IMPROVEMENT = "Requires improvement to be good"
+ADEQUATE = "Adequate"
+SATISFACTORY = "Satisfactory"
+INADEQUATE = "Inadequate"
+IMPROVED = "Improved effectiveness"
+SUSTAINED = "Sustained effectiveness"
+DECLINED = "Declined in effectiveness"
+NOT_JUDGED = "Not judged"
+
+JUDGEMENTS = (
+    OUTSTANDING,
+    GOOD,
+    REQUIRES_IMPROVEMENT,
+    ADEQUATE,
+    SATISFACTORY,
+    INADEQUATE,
+    IMPROVED,
+    SUSTAINED,
+    DECLINED,
+    NOT_JUDGED,
+)
+
+_JUDGEMENT_SPELLINGS = {
+    "outstanding": OUTSTANDING,
+    "good": GOOD,
+    "requires improvement to be good": REQUIRES_IMPROVEMENT,
+    "requires improvement": REQUIRES_IMPROVEMENT,
+    "requires improvement to be good.": REQUIRES_IMPROVEMENT,
+    "adequate": ADEQUATE,
+    "satisfactory": SATISFACTORY,
+    "inadequate": INADEQUATE,
+    "improved effectiveness": IMPROVED,
+    "improved in effectiveness": IMPROVED,
+    "sustained effectiveness": SUSTAINED,
+    "declined in effectiveness": DECLINED,
+    "declined effectiveness": DECLINED,
+    "not judged": NOT_JUDGED,
+}
+
+# The framework (inspection era) a judgement belongs to, by inspection date.
+FRAMEWORKS = (
+    (dt.date(2017, 4, 1), "SCCIF"),
+    (dt.date(2015, 4, 1), "2015 framework"),
+    (dt.date(2014, 4, 1), "2014 framework"),
+    (dt.date(1900, 1, 1), "National Minimum Standards"),
+)
+
+
+def framework_for(day: dt.date | None) -> str | None:
+    if day is None:
+        return None
+    for start, name in FRAMEWORKS:
+        if day >= start:
+            return name
+    return None
+
+
+def normalise_judgement(value: object, *, on: dt.date | None = None) -> str | None:
+    """Map a published judgement onto the registry's vocabulary.
+
+    ``on`` is the inspection date, needed for Ofsted's numeric codes (3 meant
+    *adequate* before April 2015 and *requires improvement* after). Returns
+    None for blanks and for anything outside the vocabulary; the caller records
+    a problem when the cell was not blank.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (
+            _judgement_from_code(int(value), on) if float(value).is_integer() else None
+        )
+    text = clean_text(value)
+    if text is None:
+        return None
+    if text.isdigit():
+        return _judgement_from_code(int(text), on)
+    key = fold(text).rstrip(".")
+    key = re.sub(r"^(judgement|overall)\s*[:-]\s*", "", key)
+    return _JUDGEMENT_SPELLINGS.get(key)
+
+
+def _judgement_from_code(code: int, on: dt.date | None) -> str | None:
+    if code == 3:
+        if on is None:
+            return None
+        return ADEQUATE if on < dt.date(2015, 4, 1) else REQUIRES_IMPROVEMENT
+    return {1: OUTSTANDING, 2: GOOD, 4: INADEQUATE, 5: NOT_JUDGED}.get(code)
+
+
+# ---------------------------------------------------------------- event types
+
+FULL = "Full inspection"
+INTERIM = "Interim inspection"
+MONITORING = "Monitoring inspection"
+ASSURANCE = "Assurance visit"
+EMERGENCY = "Emergency inspection"
+EVENT_TYPES = (FULL, INTERIM, MONITORING, ASSURANCE, EMERGENCY)
+
+
+def normalise_event_type(value: object) -> str | None:
+    """``'SC Interim'``, ``'Full'``, ``'SC – Emergency inspection'`` … → one of
+    :data:`EVENT_TYPES`, else None."""
+    text = clean_text(value)
+    if not text:
+        return None
+    key = fold(text)
+    key = re.sub(r"^sc\s*[-:]?\s*", "", key)
+    if "emergency" in key:
+        return EMERGENCY
+    if "assurance" in key:
+        return ASSURANCE
+    if "monitoring" in key:
+        return MONITORING
+    if "interim" in key:
+        return INTERIM
+    if key.startswith("full") or key in {
+        "inspection",
+        "main inspection",
+        "key inspection",
+    }:
+        return FULL
+    return None
+
+
+def event_slug(event_type: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", event_type.casefold()).strip("-")
+
+
+def inspection_id(urn: str, inspection_date: str, event_type: str) -> str:
+    """The stable id of an inspection event: ``SC123456-2024-11-05-full-inspection``."""
+    return f"{urn}-{inspection_date}-{event_slug(event_type)}"
+
+
+# -------------------------------------------------------------------- numbers
+
+_NUMBER_WORDS = {
+    "no": 0,
+    "none": 0,
+    "zero": 0,
+    "one": 1,
+    "once": 1,
+    "a single": 1,
+    "two": 2,
+    "twice": 2,
+    "three": 3,
+    "thrice": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+
+
+def parse_count(value: object) -> int | None:
+    """A whole number from a cell or phrase: ``12``, ``'1,369'``, ``4.0``,
+    ``'twelve'``, ``'twenty-three'``, ``'one hundred and five'``. None otherwise."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    text = clean_text(value)
+    if text is None:
+        return None
+    digits = text.replace(",", "").strip()
+    if re.fullmatch(r"\d+(\.0+)?", digits):
+        return int(float(digits))
+    return number_from_words(text)
+
+
+def number_from_words(text: str) -> int | None:
+    words = re.sub(r"[\s-]+", " ", text.casefold().replace(" and ", " ")).strip()
+    if words in _NUMBER_WORDS:
+        return _NUMBER_WORDS[words]
+    total, current, seen = 0, 0, False
+    for word in words.split():
+        if word in _NUMBER_WORDS:
+            current += _NUMBER_WORDS[word]
+            seen = True
+        elif word == "hundred" and seen:
+            current = max(current, 1) * 100
+        elif word == "thousand" and seen:
+            total += max(current, 1) * 1000
+            current = 0
+        else:
+            return None
+    return total + current if seen else None
+
+
+def parse_places(value: object) -> int | None:
+    count = parse_count(value)
+    return count if count is not None and 0 <= count < 10000 else None
+
+
+# ------------------------------------------------------------- homes & sectors
+
+SECTORS = {
+    "private": "Private",
+    "local authority": "Local Authority",
+    "voluntary": "Voluntary",
+    "health authority": "Health Authority",
+    "academy": "Academy",
+    "public sector": "Public sector",
+}
+
+
+def normalise_sector(value: object) -> str | None:
+    text = clean_text(value)
+    if text is None:
+        return None
+    return SECTORS.get(fold(text), text)
+
+
+def is_independent(sector: str | None) -> int | None:
+    if sector is None:
+        return None
+    return 1 if sector in ("Private", "Voluntary") else 0
+
+
+def is_childrens_home(provision_type: str | None) -> bool:
+    """Children's homes are every provision type that contains "children's home"
+    (so secure children's homes and residential special schools registered as
+    children's homes count)."""
+    return bool(provision_type) and "children's home" in fold(provision_type or "")
+
+
+def normalise_provision_type(value: object) -> str | None:
+    text = clean_text(value)
+    if text is None:
+        return None
+    if fold(text) == "children's home":
+        return "Children's home"
+    if fold(text) == "residential special school (>295 days/year)":
+        return "Residential special school (registered as a children's home)"
+    return text.replace("’", "'")
+
+
+def normalise_flag(value: object) -> int | None:
+    """``Y``, ``Yes``, or the column's own label → 1; blank → None."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    if fold(text) in {"n", "no", "0", "false"}:
+        return 0
+    return 1
+
+
+def owner_id(name: str) -> str:
+    """A stable, URL-friendly key for an owner name (case and punctuation
+    insensitive; ``Ltd`` and ``Limited`` are the same company)."""
+    key = fold(name).replace("&", " and ")
+    key = re.sub(r"\b(ltd|limited|plc|llp|l\.l\.p)\b\.?", lambda m: _SUFFIX[m[1]], key)
+    key = re.sub(r"[^a-z0-9]+", "-", key).strip("-")
+    return key or "unknown"
+
+
+_SUFFIX = {"ltd": "ltd", "limited": "ltd", "plc": "plc", "llp": "llp", "l.l.p": "llp"}

@@ -1,0 +1,1 @@
+"""The registry: schema, loading, history, checks and the `ofsted-homes` CLI."""

@@ -1,0 +1,133 @@
+"""The `ofsted-homes` command line: one click group, hyphenated verbs.
+
+Data goes to stdout, chatter (progress, summaries) to stderr. Expected failures
+print one line and exit non-zero, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from extract.errors import ExtractError
+from registry.errors import RegistryError
+
+
+def configure_logging(verbose: bool, silent: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if silent else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("pdfminer", "pdfplumber", "scrapy", "twisted", "filelock"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@click.group()
+@click.version_option(package_name="ofsted-homes")
+def cli() -> None:
+    """England's public data on children's homes, in one SQLite registry.
+
+    Start with `ofsted-homes load registry.db FILES...`, then
+    `ofsted-homes serve registry.db`.
+    """
+
+
+def _as_at(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD") from None
+
+
+@cli.command()
+@click.argument("db_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--as-at",
+    callback=_as_at,
+    help="Date (YYYY-MM-DD) a file describes, for files that do not say so themselves",
+)
+@click.option("--strict", is_flag=True, help="Refuse a file on its first bad cell")
+@click.option("--sample", is_flag=True, help="Mark the loaded files as sample data")
+@click.option("--silent", is_flag=True, help="No progress or summary lines")
+@click.option("-v", "--verbose", is_flag=True, help="Log every problem as it is found")
+def load(
+    db_path: Path,
+    files: tuple[Path, ...],
+    as_at: dt.date | None,
+    strict: bool,
+    sample: bool,
+    silent: bool,
+    verbose: bool,
+) -> None:
+    """Load Ofsted and DfE files (and report PDFs) into the registry.
+
+    Files are recognised by their content, not their names: Ofsted's
+    "Children's social care data in England" workbooks (ODS, XLSX or a sheet
+    saved as CSV, any year since 2014) and DfE's children-looked-after
+    missing-from-care files. A file already loaded (same SHA-256) is skipped.
+
+    Example:
+
+    \b
+        ofsted-homes load registry.db ~/Downloads/*.ods ~/Downloads/*.csv
+    """
+    from registry.load import load_files
+
+    configure_logging(verbose, silent)
+    from registry.db import open_registry
+
+    db = open_registry(db_path)
+    results = load_files(
+        db,
+        files,
+        as_at=as_at,
+        strict=strict,
+        is_sample=sample,
+        echo=None if silent else lambda line: click.echo(line, err=True),
+    )
+    failed = [r for r in results if not r.ok]
+    for result in results:
+        if result.ok:
+            click.echo(result.summary)
+    for result in failed:
+        click.echo(f"Error: {result.summary}", err=True)
+    if not silent:
+        click.echo(_total_line(db_path, results), err=True)
+    if failed:
+        sys.exit(1)
+
+
+def _total_line(db_path: Path, results: list) -> str:
+    from registry.db import open_registry
+
+    db = open_registry(db_path, migrate=False)
+    loaded = sum(1 for r in results if r.ok and not r.skipped)
+    skipped = sum(1 for r in results if r.skipped)
+    failed = sum(1 for r in results if not r.ok)
+    counts = {t: db[t].count for t in ("homes", "inspections", "problems")}
+    return (
+        f"Total: {loaded} loaded, {skipped} already loaded, {failed} refused; "
+        f"{db_path.name} has {counts['homes']:,} homes, "
+        f"{counts['inspections']:,} inspections, {counts['problems']:,} problems"
+    )
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        cli(standalone_mode=True)
+    except (ExtractError, RegistryError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+# ----------------------------------------------------------------------------
+# Commands that live in their own modules. One line each; keep them sorted.
+# ----------------------------------------------------------------------------
