@@ -1,0 +1,94 @@
+"""Report PDFs for the sample site.
+
+Uses the report reader's fixture generator
+(``sample_site.report_pdfs.render_report(report, path, *, layout="sccif")``)
+when it is installed; until then, a short placeholder PDF that says what it is.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from sample_site.files import SAMPLE_MARK
+from sample_site.population import Home, Inspection
+
+logger = logging.getLogger(__name__)
+
+
+def report_dict(home: Home, inspection: Inspection) -> dict:
+    """The report's content, in the shape ``render_report`` takes."""
+    return {
+        "urn": home.urn,
+        "inspection_date": inspection.inspection_date.isoformat(),
+        "inspection_dates": [inspection.inspection_date.isoformat()],
+        "publication_date": inspection.publication_date.isoformat(),
+        "event_type": inspection.event_type,
+        "inspection_type": inspection.event_type,
+        "overall": inspection.overall,
+        "judgement": inspection.overall,
+        "helped_and_protected": inspection.helped_and_protected,
+        "leaders_and_managers": inspection.leaders_and_managers,
+        "provision_type": home.provision_type,
+        "registered_provider": home.owner,
+        "registered_provider_address": "1 Sample Street, Sampletown, ZZ99 9ZZ",
+        "local_authority": home.la_name,
+        "places": home.places,
+        "is_sample": True,
+    }
+
+
+def write_report(home: Home, inspection: Inspection, path: Path) -> None:
+    render = _renderer()
+    tmp = path.with_suffix(".part")
+    if render is not None:
+        try:
+            render(report_dict(home, inspection), tmp)
+            tmp.replace(path)
+            return
+        except Exception:  # the generator is another area's; fall back, loudly
+            logger.exception(
+                "render_report failed for %s; using a placeholder", home.urn
+            )
+    _placeholder(home, inspection, tmp)
+    tmp.replace(path)
+
+
+def _renderer():
+    try:
+        module = importlib.import_module("sample_site.report_pdfs")
+    except ModuleNotFoundError as error:
+        if error.name != "sample_site.report_pdfs":
+            raise
+        return None
+    return getattr(module, "render_report", None)
+
+
+def _placeholder(home: Home, inspection: Inspection, path: Path) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    y = 800
+    lines = [
+        f"{SAMPLE_MARK}: placeholder inspection report",
+        f"Children's home: {home.urn}",
+        f"Inspection dates: {inspection.inspection_date:%d %B %Y}",
+        f"Inspection type: {inspection.event_type}",
+    ]
+    if inspection.overall:
+        lines += [
+            f"Overall experiences and progress of children and young people: {inspection.overall}",
+            f"How well children and young people are helped and protected: {inspection.helped_and_protected}",
+            f"The effectiveness of leaders and managers: {inspection.leaders_and_managers}",
+        ]
+    lines += [
+        f"Registered provider: {home.owner}",
+        f"Published: {inspection.publication_date:%d %B %Y}",
+    ]
+    for line in lines:
+        pdf.drawString(50, y, line)
+        y -= 18
+    pdf.showPage()
+    pdf.save()
