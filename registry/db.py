@@ -11,6 +11,7 @@ from sqlite_utils import Database, Migrations
 # tables keeps its own set in its own module ("module:attribute").
 MIGRATION_SETS = [
     "registry.migrations:migrations",
+    "registry.incidents:migrations",
 ]
 
 
