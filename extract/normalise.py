@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from functools import lru_cache
 
 # ---------------------------------------------------------------- blank cells
 
@@ -19,18 +20,28 @@ BLANKS = {"", "null", "none", "n/a", "na", "-", "redacted", "#n/a"}
 def clean_text(value: object) -> str | None:
     """A cell as tidy text, or None for the blanks Ofsted writes
     (empty, a single space, ``NULL``, ``REDACTED``)."""
-    if value is None:
+    if value is None or value == "":
         return None
+    if isinstance(value, str):
+        return _clean_str(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value)
+    return _clean_str(str(value))
+
+
+@lru_cache(maxsize=1 << 16)
+def _clean_str(text: str) -> str | None:
     text = text.replace("\u00a0", " ").replace("\ufffd", "–")
-    text = re.sub(r"\s+", " ", text).strip()
+    text = _SPACES.sub(" ", text).strip()
     if text.casefold() in BLANKS:
         return None
     return text
 
 
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Case-, accent-, quote- and space-insensitive key for comparing labels."""
     text = unicodedata.normalize("NFKD", text)
@@ -396,7 +407,9 @@ def is_childrens_home(provision_type: str | None) -> bool:
     """Children's homes are every provision type that contains "children's home"
     (so secure children's homes and residential special schools registered as
     children's homes count)."""
-    return bool(provision_type) and "children's home" in fold(provision_type or "")
+    if not isinstance(provision_type, str) or not provision_type:
+        return False
+    return "children's home" in fold(provision_type)
 
 
 def normalise_provision_type(value: object) -> str | None:

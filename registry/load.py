@@ -173,6 +173,8 @@ def load_file(
     loader = _choose_loader(path)
     try:
         with db.conn:  # one transaction: all of the file or none of it
+            # a provisional row that problems can point at; the loader completes it
+            record_source(db, source, kind="pending")
             return loader(db, source, as_at=as_at, strict=strict)
     except ExtractError as error:
         return FileResult(path, False, str(error))
@@ -185,11 +187,12 @@ def _choose_loader(path: Path) -> Loader:
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head.startswith(b"%PDF"):
-        return _lazy("registry.reports:load_report")
-    return _lazy("registry.spreadsheets:load_tabular")
+        return lazy_loader("registry.reports:load_report")
+    return lazy_loader("registry.spreadsheets:load_tabular")
 
 
-def _lazy(spec: str) -> Loader:
+def lazy_loader(spec: str) -> Loader:
+    """A loader imported on first use, named ``"module:function"``."""
     module_name, _, attribute = spec.partition(":")
 
     def loader(db: Database, source: Source, **options: object) -> FileResult:

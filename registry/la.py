@@ -1,0 +1,96 @@
+"""Local authorities: the shipped reference list (every English LA since 2014,
+with those merged or split, and their dates) and matching the names the
+sources use onto it."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from extract.normalise import fold
+
+REFERENCE = Path(__file__).parent / "data" / "local_authorities.csv"
+
+# Spellings in Ofsted's files that differ from DfE's names, after `la_key`.
+_ALIASES = {
+    "durham": "county durham",
+    "bournemouth christchurch poole": "bournemouth christchurch and poole",
+    "bcp": "bournemouth christchurch and poole",
+    "hull": "kingston upon hull",
+}
+
+
+@dataclass(frozen=True)
+class LocalAuthority:
+    la_code: str
+    old_la_code: str
+    name: str
+    region: str
+    region_code: str
+    valid_from: str | None
+    valid_to: str | None
+    replaced_by: str | None
+
+    def valid_on(self, day: dt.date | None) -> bool:
+        if day is None:
+            return not self.valid_to
+        iso = day.isoformat()
+        return (not self.valid_from or self.valid_from <= iso) and (
+            not self.valid_to or iso <= self.valid_to
+        )
+
+
+def la_key(name: str) -> str:
+    """``'Bristol, City of'``, ``'St. Helens'``, ``'Southend-on-Sea'`` → a
+    comparable key (``'bristol'``, ``'st helens'``, ``'southend on sea'``)."""
+    key = fold(name).replace("&", " and ")
+    key = re.sub(r",?\s*(city|county) of\b", "", key)
+    key = re.sub(r"[.,'()]", "", key).replace("-", " ")
+    key = re.sub(r"\s+", " ", key).strip()
+    return _ALIASES.get(key, key)
+
+
+@cache
+def reference() -> tuple[LocalAuthority, ...]:
+    with open(REFERENCE, newline="", encoding="utf-8") as fh:
+        return tuple(
+            LocalAuthority(
+                **{k: (v or None) if k != "name" else v for k, v in row.items()}
+            )
+            for row in csv.DictReader(fh)
+        )
+
+
+@cache
+def _by_key() -> dict[str, list[LocalAuthority]]:
+    index: dict[str, list[LocalAuthority]] = {}
+    for la in reference():
+        index.setdefault(la_key(la.name), []).append(la)
+    return index
+
+
+def match_la(name: str | None, on: dt.date | None = None) -> LocalAuthority | None:
+    """The local authority a source's name means on a date (names such as
+    Dorset or North Yorkshire belong to different authorities before and after
+    a reorganisation). None when the name is unknown."""
+    if not name:
+        return None
+    candidates = _by_key().get(la_key(name))
+    if not candidates:
+        return None
+    for la in candidates:
+        if la.valid_on(on):
+            return la
+    # outside every validity window: the newest
+    return max(candidates, key=lambda la: la.valid_from or "")
+
+
+def ensure_reference_data(db: Database) -> None:
+    """Upsert the shipped reference list (cheap; safe to repeat)."""
+    db["local_authorities"].upsert_all([asdict(la) for la in reference()], pk="la_code")

@@ -1,0 +1,292 @@
+"""Load tabular files: Ofsted's providers and inspections tables, DfE's
+missing-from-care files, and (through ``registry.police``) police tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import asdict
+
+from sqlite_utils import Database
+
+from extract import dfe, ofsted
+from extract.errors import StrictModeError, UnrecognisedFile
+from extract.normalise import clean_text, fold, inspection_id, is_independent, owner_id
+from extract.tables import Sheet, read_sheets
+from registry.derive import (
+    add_home_observations,
+    add_home_snapshots,
+    add_inspection_observations,
+    rebuild,
+)
+from registry.la import ensure_reference_data, match_la
+from registry.load import FileResult, Source, lazy_loader, record_problem, record_source
+from registry.upsert import upsert_rows
+
+logger = logging.getLogger(__name__)
+
+# Tables recognised by a header cell, loaded by another module (lazy import).
+_OTHER_TABLES = {"police_force": "registry.police:load_police_table"}
+
+
+def load_tabular(
+    db: Database, source: Source, *, as_at: dt.date | None = None, strict: bool = False
+) -> FileResult:
+    """Recognise a CSV or workbook by its content and load it."""
+    sheets = read_sheets(source.path)
+    if any(ofsted.is_ofsted_table(s) for s in sheets):
+        return _load_ofsted(db, source, sheets, as_at=as_at, strict=strict)
+    for sheet in sheets:
+        if dfe.recognise(sheet):
+            return _load_dfe(db, source, sheet, as_at=as_at, strict=strict)
+    for sheet in sheets:
+        header = {
+            fold(clean_text(c) or "") for c in (sheet.rows[0] if sheet.rows else [])
+        }
+        for marker, spec in _OTHER_TABLES.items():
+            if marker in header:
+                return lazy_loader(spec)(db, source, rows=sheet.rows, strict=strict)
+    raise UnrecognisedFile(
+        f"{source.file_name}: not a file we recognise. Expected an Ofsted children's "
+        "social care workbook or CSV (a header row with 'URN' and 'Provision type'), "
+        "or a DfE children-looked-after missing file (columns time_period, "
+        "geographic_level, CLA_group/missing_status, number). Check that this is the "
+        "right download."
+    )
+
+
+# -------------------------------------------------------------------- Ofsted
+
+
+def _load_ofsted(
+    db: Database,
+    source: Source,
+    sheets: list[Sheet],
+    *,
+    as_at: dt.date | None,
+    strict: bool,
+) -> FileResult:
+    ensure_reference_data(db)
+    parsed = ofsted.read_ofsted(sheets, file_name=source.file_name, as_at=as_at)
+    homes: set[str] = set()
+    inspections = problems = rows_read = other = 0
+    parts = []
+    for table in parsed.tables:
+        problems += _record_problems(db, source, table, strict=strict)
+        la_problems = _la_problems(db, source, table, strict=strict)
+        problems += la_problems
+        home_rows = [_home_row(row.home, table.as_at) for row in table.rows]
+        as_at_text = table.as_at.isoformat()
+        if table.kind == ofsted.PROVIDERS:
+            snapshot_rows = []
+            for row, home in zip(table.rows, home_rows, strict=True):
+                latest = next(iter(row.inspections), None)
+                snapshot_rows.append(
+                    {
+                        **home,
+                        "latest_full_inspection_date": latest.inspection_date
+                        if latest
+                        else None,
+                        "latest_judgement": latest.judgement if latest else None,
+                        "latest_judgement_as_published": latest.judgement_as_published
+                        if latest
+                        else None,
+                    }
+                )
+            add_home_snapshots(db, source, snapshot_rows, as_at=as_at_text)
+            parts.append(f"providers at {as_at_text}, {len(table.rows):,} homes")
+        else:
+            add_home_observations(db, source, home_rows, as_at=as_at_text)
+            parts.append(
+                f"inspections in {table.year}, {len({r.home.urn for r in table.rows}):,} homes"
+            )
+        events = [
+            {
+                "inspection_id": inspection_id(i.urn, i.inspection_date, i.event_type),
+                **ofsted.as_row(i),
+            }
+            for row in table.rows
+            for i in row.inspections
+        ]
+        add_inspection_observations(db, source, events, as_at=as_at_text)
+        homes |= {r.home.urn for r in table.rows}
+        inspections += len(events)
+        rows_read += table.rows_read
+        other += table.other_providers
+    rebuild(db, homes)
+    kinds = {t.kind for t in parsed.tables}
+    record_source(
+        db,
+        source,
+        kind="ofsted-" + "+".join(sorted(kinds)),
+        description="; ".join(t.title or t.sheet or "" for t in parsed.tables),
+        as_at=max(t.as_at for t in parsed.tables).isoformat(),
+        year=", ".join(t.year for t in parsed.tables if t.year) or None,
+        rows_read=rows_read,
+        rows_loaded=sum(len(t.rows) for t in parsed.tables),
+        rows_skipped=other,
+        problems_count=problems,
+    )
+    summary = (
+        f"{source.file_name}: {'; '.join(parts)}, {inspections:,} inspection events, "
+        f"{problems:,} problems ({other:,} other providers skipped)"
+    )
+    if parsed.skipped_sheets:
+        summary += f"; sheets skipped: {', '.join(parsed.skipped_sheets)}"
+    return FileResult(
+        source.path,
+        True,
+        summary,
+        kind="ofsted",
+        counts={"homes": len(homes), "inspections": inspections, "problems": problems},
+    )
+
+
+def _home_row(home: ofsted.HomeRecord, as_at: dt.date) -> dict:
+    la = match_la(home.local_authority, as_at)
+    row = ofsted.as_row(home)
+    row["la_code"] = la.la_code if la else None
+    row["is_independent"] = is_independent(home.sector)
+    row["owner_as_published"] = home.owner
+    row["owner"] = owner_id(home.owner) if home.owner else None
+    return row
+
+
+def _record_problems(
+    db: Database, source: Source, table: ofsted.OfstedTable, *, strict: bool
+) -> int:
+    for problem in table.problems:
+        if strict:
+            raise StrictModeError(
+                f"{source.file_name}{_sheet(table.sheet)} row {problem.row}, column "
+                f"{problem.column}: {problem.message} (found {problem.value!r}). "
+                "Fix the cell or load without --strict to keep the row with that field empty."
+            )
+        record_problem(
+            db,
+            source,
+            problem.message,
+            sheet=problem.sheet,
+            row=problem.row,
+            column=problem.column,
+            value=problem.value,
+        )
+    return len(table.problems)
+
+
+def _la_problems(
+    db: Database, source: Source, table: ofsted.OfstedTable, *, strict: bool
+) -> int:
+    unknown: dict[str, int] = {}
+    for row in table.rows:
+        name = row.home.local_authority
+        if name and match_la(name, table.as_at) is None:
+            unknown.setdefault(name, row.row_number)
+    for name, row_number in unknown.items():
+        message = f"local authority {name!r} is not in the reference list"
+        if strict:
+            raise StrictModeError(
+                f"{source.file_name}{_sheet(table.sheet)} row {row_number}: {message}"
+            )
+        record_problem(
+            db,
+            source,
+            message,
+            sheet=table.sheet,
+            row=row_number,
+            column="local_authority",
+            value=name,
+        )
+    return len(unknown)
+
+
+def _sheet(name: str | None) -> str:
+    return f" sheet {name!r}" if name else ""
+
+
+# ----------------------------------------------------------------------- DfE
+
+
+def _load_dfe(
+    db: Database, source: Source, sheet: Sheet, *, as_at: dt.date | None, strict: bool
+) -> FileResult:
+    ensure_reference_data(db)
+    table = dfe.read_dfe(sheet, file_name=source.file_name, as_at=as_at)
+    for bad in table.bad_cells:
+        if strict:
+            raise StrictModeError(
+                f"{source.file_name} row {bad.row}, column {bad.column}: {bad.message} "
+                f"(found {bad.value!r}). Fix the cell or load without --strict."
+            )
+        record_problem(
+            db, source, bad.message, row=bad.row, column=bad.column, value=bad.value
+        )
+    release = table.release
+    if table.kind == dfe.NATIONAL_MISSING:
+        rows = [
+            {**asdict(s), "release": release, "source_id": source.sha256}
+            for s in table.statistics
+        ]
+        _upsert_stats(
+            db,
+            "national_missing_stats",
+            rows,
+            ("year", "kind", "breakdown", "characteristic", "release"),
+        )
+        what = "national missing-from-care breakdowns"
+    else:
+        target = (
+            "la_placement_stats"
+            if table.kind == dfe.LA_PLACEMENT
+            else "la_missing_stats"
+        )
+        rows = []
+        for s in table.statistics:
+            row = {**asdict(s), "release": release, "source_id": source.sha256}
+            row.pop("old_la_code")
+            if target == "la_placement_stats":
+                row.pop("region_name")
+            rows.append(row)
+        _upsert_stats(db, target, rows, ("year", "area_code", "measure", "release"))
+        what = (
+            "LA-of-placement statistics"
+            if target == "la_placement_stats"
+            else "missing/away statistics by local authority responsible"
+        )
+    suppressed = sum(1 for s in table.statistics if s.symbol)
+    record_source(
+        db,
+        source,
+        kind=table.kind,
+        description=what,
+        year=", ".join(str(y) for y in table.years),
+        release=release,
+        rows_read=table.rows_read,
+        rows_loaded=len(table.statistics),
+        problems_count=len(table.bad_cells),
+    )
+    years = (
+        f"{table.years[0]}-{table.years[-1]}"
+        if len(table.years) > 1
+        else str(table.years[0])
+    )
+    summary = (
+        f"{source.file_name}: DfE {what}, years to 31 March {years} (release {release}), "
+        f"{len(table.statistics):,} figures ({suppressed:,} suppressed), "
+        f"{len(table.bad_cells):,} problems"
+    )
+    return FileResult(
+        source.path,
+        True,
+        summary,
+        kind=table.kind,
+        counts={"figures": len(table.statistics)},
+    )
+
+
+def _upsert_stats(
+    db: Database, table: str, rows: list[dict], key: tuple[str, ...]
+) -> None:
+    # The same figure from two copies of one release: the larger source id wins,
+    # so the result does not depend on load order.
+    upsert_rows(db, table, rows, key, when=f"excluded.source_id >= {table}.source_id")
