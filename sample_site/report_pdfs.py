@@ -490,19 +490,26 @@ def _render_sccif(report: dict, path: Path, urn: str, layout: str) -> None:
 # The label wraps of fragment A (2016), drawn so that text extraction gives the
 # same line breaks as the real report.
 _FRAGMENT_A_ROWS_2015 = (
+    # (label lines, where the judgement goes: ("own", n) on its own line before
+    # label line n, ("inline", n) at the end of label line n)
     (
-        ("The overall experiences and", "progress of children and"),
-        ("young people living in the", "home are"),
+        (
+            "The overall experiences and",
+            "progress of children and",
+            "young people living in the",
+            "home are",
+        ),
+        ("own", 2),
         "overall",
     ),
     (
-        ("How well children and", "young people are helped"),
-        ("and protected",),
+        ("How well children and", "young people are helped", "and protected"),
+        ("own", 2),
         "helped_and_protected",
     ),
     (
-        ("The impact and",),
-        ("effectiveness of leaders and", "managers"),
+        ("The impact and", "effectiveness of leaders and", "managers"),
+        ("inline", 1),
         "leaders_and_managers",
     ),
 )
@@ -550,15 +557,15 @@ def _render_stacked(report: dict, path: Path, urn: str, layout: str) -> None:
     w.line("This inspection", bold=True)
     widths = (240, 120)
     if layout == "2015":
-        for before, after, key in _FRAGMENT_A_ROWS_2015:
+        for label_lines, (where, position), key in _FRAGMENT_A_ROWS_2015:
             value = j.get(key) or ""
-            # label lines, then the judgement on its own line, then the rest
             w.need(14 * 6)
-            for part in before:
-                w.line(part)
-            if value:
-                w.line(value, x=MARGIN + widths[0])
-            for part in after:
+            for number, part in enumerate(label_lines):
+                if value and where == "own" and number == position:
+                    w.line(value, x=MARGIN + widths[0])
+                if value and where == "inline" and number == position:
+                    w.canvas.setFont(FONT, 10)
+                    w.canvas.drawString(MARGIN + widths[0], w.y, value)
                 w.line(part)
             if key == "overall":
                 sentence = STANDARD_SENTENCES.get(value)
