@@ -17,34 +17,55 @@ from sample_site.population import Home, Inspection
 logger = logging.getLogger(__name__)
 
 
-def report_dict(home: Home, inspection: Inspection) -> dict:
-    """The report's content, in the shape ``render_report`` takes."""
-    return {
-        "urn": home.urn,
-        "inspection_date": inspection.inspection_date.isoformat(),
-        "inspection_dates": [inspection.inspection_date.isoformat()],
-        "publication_date": inspection.publication_date.isoformat(),
-        "event_type": inspection.event_type,
-        "inspection_type": inspection.event_type,
+_LAYOUTS = {
+    "Full inspection": "sccif",
+    "Monitoring inspection": "monitoring",
+    "Assurance visit": "assurance",
+    "Interim inspection": "interim",
+}
+
+
+def layout_for(inspection: Inspection) -> str:
+    return _LAYOUTS.get(inspection.event_type, "sccif")
+
+
+def report_dict(home: Home, inspection: Inspection, *, seed: int = 0) -> dict:
+    """The report's content, in the shape ``render_report`` takes: the report
+    reader's ``sample_report`` narrative, with this inspection's facts."""
+    module = importlib.import_module("sample_site.report_pdfs")
+    layout = layout_for(inspection)
+    report = module.sample_report(
+        home.urn,
+        seed=seed + int(inspection.event_number),
+        layout=layout,
+        inspection_date=inspection.inspection_date.isoformat(),
+        overall=inspection.overall,
+    )
+    report["inspection_type"] = inspection.event_type
+    report["judgements"] = {
         "overall": inspection.overall,
-        "judgement": inspection.overall,
         "helped_and_protected": inspection.helped_and_protected,
         "leaders_and_managers": inspection.leaders_and_managers,
-        "provision_type": home.provision_type,
-        "registered_provider": home.owner,
-        "registered_provider_address": "1 Sample Street, Sampletown, ZZ99 9ZZ",
-        "local_authority": home.la_name,
-        "places": home.places,
-        "is_sample": True,
     }
+    report["registered_provider"] = home.owner
+    report["places"] = home.places
+    if inspection.event_type != "Full inspection":
+        report["inspection_end_date"] = None
+    return report
 
 
-def write_report(home: Home, inspection: Inspection, path: Path) -> None:
+def write_report(
+    home: Home, inspection: Inspection, path: Path, *, seed: int = 0
+) -> None:
     render = _renderer()
     tmp = path.with_suffix(".part")
     if render is not None:
         try:
-            render(report_dict(home, inspection), tmp)
+            render(
+                report_dict(home, inspection, seed=seed),
+                tmp,
+                layout=layout_for(inspection),
+            )
             tmp.replace(path)
             return
         except Exception:  # the generator is another area's; fall back, loudly

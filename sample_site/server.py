@@ -276,7 +276,7 @@ class SampleSite:
         if not path.exists():
             from sample_site.reports import write_report
 
-            write_report(home, inspection, path)
+            write_report(home, inspection, path, seed=self.seed)
         return path.read_bytes()
 
 
