@@ -172,6 +172,8 @@ class OfstedRow:
     row_number: int
     home: HomeRecord
     inspections: list[InspectionRecord] = field(default_factory=list)
+    # events from the table's "Previous …" columns (2023-24 layout)
+    earlier: list[InspectionRecord] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -519,12 +521,13 @@ def _read_row(
         owner=clean_text(_cell(row, columns, "owner")),
     )
     record = OfstedRow(number, home)
-    for mapping, label in ((columns, ""), (previous, "previous ")):
-        inspection = _read_inspection(
-            row, urn, mapping, label, lambda c, v, m: problem(c, v, m)
-        )
+    for mapping, label, target in (
+        (columns, "", record.inspections),
+        (previous, "previous ", record.earlier),
+    ):
+        inspection = _read_inspection(row, urn, mapping, label, problem)
         if inspection:
-            record.inspections.append(inspection)
+            target.append(inspection)
     return record
 
 

@@ -94,11 +94,15 @@ def _load_ofsted(
                     }
                 )
             add_home_snapshots(db, source, snapshot_rows, as_at=as_at_text)
-            parts.append(f"providers at {as_at_text}, {len(table.rows):,} homes")
+            places = sum(r.home.places or 0 for r in table.rows)
+            parts.append(
+                f"providers at {as_at_text}, {len(table.rows):,} homes with {places:,} places"
+            )
         else:
             add_home_observations(db, source, home_rows, as_at=as_at_text)
             parts.append(
-                f"inspections in {table.year}, {len({r.home.urn for r in table.rows}):,} homes"
+                f"inspections in {table.year}, {table.inspections_count:,} inspection "
+                f"events at {len({r.home.urn for r in table.rows}):,} homes"
             )
         events = [
             {
@@ -106,7 +110,7 @@ def _load_ofsted(
                 **ofsted.as_row(i),
             }
             for row in table.rows
-            for i in row.inspections
+            for i in (*row.inspections, *row.earlier)
         ]
         add_inspection_observations(db, source, events, as_at=as_at_text)
         homes |= {r.home.urn for r in table.rows}
@@ -128,7 +132,7 @@ def _load_ofsted(
         problems_count=problems,
     )
     summary = (
-        f"{source.file_name}: {'; '.join(parts)}, {inspections:,} inspection events, "
+        f"{source.file_name}: {'; '.join(parts)}; "
         f"{problems:,} problems ({other:,} other providers skipped)"
     )
     if parsed.skipped_sheets:
