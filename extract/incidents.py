@@ -386,7 +386,6 @@ def parse_period(value: object, *, month_column: bool = False) -> Period | None:
         start, end = _full_year(m["a"]), _full_year(m["b"])
         if end == start + 1:
             return Period.financial_year(end)
-        return None
     if m := _MONTH_WORD.match(key):
         month = _MONTHS.get(m["m"])
         if month:
@@ -578,7 +577,7 @@ def _read_table(
         if all(clean_text(c) is None for c in row):
             continue
         identity = {name: clean_text(cell(row, name)) for name in IDENTITY_FIELDS}
-        if not any(identity.values()):
+        if not any(identity.values()) or _is_total(identity):
             # A totals line or a note under the table.
             problems.append(
                 (line, None, "no home on this row; skipped", _row_text(row))
@@ -603,6 +602,17 @@ def _read_table(
         shape="per incident" if per_incident else "per home and period",
         problems=problems,
     )
+
+
+def _is_total(identity: dict[str, str | None]) -> bool:
+    given = [v for v in identity.values() if v]
+    return len(given) == 1 and fold(given[0]).rstrip(":") in {
+        "total",
+        "totals",
+        "grand total",
+        "all",
+        "all homes",
+    }
 
 
 def _row_text(row: Sequence[object]) -> str:

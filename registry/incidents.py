@@ -211,8 +211,8 @@ def _clean_name(text: str | None) -> str:
 
 
 _LA_NOISE = re.compile(
-    r"\b(city of|county of|council|county|borough|metropolitan|district|royal|"
-    r"london|of|the|mbc|cc|bc)\b"
+    r"\b(london borough of|royal borough of|city of|county of|council|county|"
+    r"borough|metropolitan|district|of|the|mbc|cc|bc)\b"
 )
 _LA_ALIASES = {
     "hull": "kingston upon hull",

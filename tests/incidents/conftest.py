@@ -1,0 +1,249 @@
+"""Fixtures for the incident tests: a small real registry (SQLite, built with the
+registry's own migrations) and writers for FOI-style files in several shapes."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from registry.db import open_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+NCA_F1 = "nca_missing_children_in_care_by_police_force_2020-21_table_f1.csv"
+
+LAS = {
+    "E10000017": ("888", "Lancashire"),
+    "E10000016": ("886", "Kent"),
+    "E06000010": ("810", "Kingston upon Hull, City of"),
+    "E08000025": ("330", "Birmingham"),
+    "E09000008": ("306", "Croydon"),
+}
+
+# urn, la_code, owner, places, latest full inspection (date, judgement)
+HOMES = [
+    ("SC100001", "E10000017", "Bright Futures Care Ltd", 4, ("2023-06-01", "Good")),
+    ("SC100002", "E10000017", "Bright Futures Care Ltd", 3, ("2023-02-01", "Good")),
+    ("1000003", "E10000017", "Oakleaf Homes Limited", 2, ("2022-11-10", "Outstanding")),
+    ("SC100004", "E10000016", "Bright Futures Care Ltd", 4, ("2023-01-20", "Good")),
+    (
+        "1000005",
+        "E06000010",
+        "Northern Lights Children's Services Ltd",
+        5,
+        ("2022-09-01", "Good"),
+    ),
+    (
+        "SC100006",
+        "E09000008",
+        "Safe Haven Residential Ltd",
+        6,
+        ("2023-03-03", "Requires improvement to be good"),
+    ),
+    ("1000007", "E08000025", "Safe Haven Residential Ltd", 6, ("2022-05-05", "Good")),
+    ("1000008", "E08000025", "Safe Haven Residential Ltd", 6, ("2022-07-07", "Good")),
+    ("SC100009", "E08000025", "Kingfisher Care Group Ltd", 8, ("2023-04-04", "Good")),
+    ("SC100010", "E09000008", "Kingfisher Care Group Ltd", 10, (None, None)),
+]
+
+
+def owner_key(name: str) -> str:
+    from extract.normalise import owner_id
+
+    return owner_id(name)
+
+
+def add_home(db, urn, la_code, owner, places, inspection=(None, None)) -> None:
+    old, name = LAS.get(la_code, (None, la_code))
+    if not db["local_authorities"].count_where("la_code = ?", [la_code]):
+        db["local_authorities"].insert(
+            {"la_code": la_code, "old_la_code": old, "name": name}
+        )
+    db["owners"].upsert({"id": owner_key(owner), "name": owner}, pk="id")
+    la_name = db.execute(
+        "select name from local_authorities where la_code = ?", [la_code]
+    ).fetchone()[0]
+    date, judgement = inspection
+    db["homes"].insert(
+        {
+            "urn": urn,
+            "provision_type": "Children's home",
+            "sector": "Private",
+            "local_authority": la_name,
+            "la_code": la_code,
+            "places": places,
+            "owner": owner_key(owner),
+            "status": "active",
+            "latest_full_inspection_date": date,
+            "latest_judgement": judgement,
+        }
+    )
+    if date:
+        db["inspections"].insert(
+            {
+                "id": f"{urn}-{date}-full-inspection",
+                "urn": urn,
+                "inspection_date": date,
+                "event_type": "Full inspection",
+                "judgement": judgement,
+            }
+        )
+
+
+def build_registry(path: Path, homes=HOMES):
+    db = open_registry(path)
+    with db.conn:
+        for urn, la_code, owner, places, inspection in homes:
+            add_home(db, urn, la_code, owner, places, inspection)
+    return db
+
+
+@pytest.fixture
+def registry(tmp_path):
+    return build_registry(tmp_path / "registry.db")
+
+
+def write_csv(path: Path, rows: list[list[object]]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def write_xlsx(path: Path, rows: list[list[object]], *, title_rows: int = 0) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "FOI response"
+    for number in range(title_rows):
+        sheet.append([f"Freedom of Information request 2023/0412 – note {number + 1}"])
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def all_text(db) -> str:
+    """Every value in every table of a database, as one string."""
+    parts = []
+    for table in db.table_names():
+        for row in db[table].rows:
+            parts.extend(str(v) for v in row.values() if v is not None)
+    return "\n".join(parts)
+
+
+def ensure_report_tables(db) -> None:
+    """The report reader's tables, created here only if that area's migrations
+    are not in the registry yet (columns as the brief gives them)."""
+    if "reports" not in db.table_names():
+        db.execute(
+            "create table reports (sha256 text primary key, urn text, url text, inspection_date text)"
+        )
+    if "report_mentions" not in db.table_names():
+        db.execute(
+            "create table report_mentions (id integer primary key, urn text, report text, page integer, kind text, quote text, count integer)"
+        )
+
+
+def _filler(column) -> object:
+    kind = (column.type or "").upper()
+    if "INT" in kind or "REAL" in kind:
+        return 0
+    return "x"
+
+
+def add_report_mention(
+    db, urn, inspection_date, *, count, quote, kind="missing", page=4
+):
+    ensure_report_tables(db)
+    sha = f"{urn}-{inspection_date}".encode().hex()[:64].ljust(64, "0")
+    report = {
+        "sha256": sha,
+        "urn": urn,
+        "url": f"https://files.ofsted.gov.uk/v1/file/{urn}",
+        "inspection_date": inspection_date,
+    }
+    _insert_with_fillers(db, "reports", report)
+    mention = {
+        "urn": urn,
+        "report": sha,
+        "page": page,
+        "kind": kind,
+        "quote": quote,
+        "count": count,
+    }
+    _insert_with_fillers(db, "report_mentions", mention)
+
+
+def _insert_with_fillers(db, table, row) -> None:
+    full = dict(row)
+    for column in db[table].columns:
+        if (
+            column.name not in full
+            and column.notnull
+            and column.default_value is None
+            and not column.is_pk
+        ):
+            full[column.name] = _filler(column)
+    existing_pk = db[table].pks
+    if existing_pk != ["rowid"] and all(k in full for k in existing_pk):
+        db[table].upsert(full, pk=existing_pk)
+    else:
+        db[table].insert(full)
+
+
+def metadata() -> dict:
+    return yaml.safe_load((ROOT / "metadata.yml").read_text())
+
+
+def canned_sql(name: str) -> str:
+    queries = metadata()["databases"]["registry"]["queries"]
+    return queries[name]["sql"]
+
+
+def run_canned(db, name: str, **params) -> list[dict]:
+    sql = canned_sql(name)
+    import re
+
+    names = set(re.findall(r"(?<!:):([a-z_]+)", sql))
+    values = {n: str(params.get(n, "")) for n in names}
+    return [dict(r) for r in db.query(sql, values)]
+
+
+@pytest.fixture
+def real_dir() -> Path:
+    value = os.environ.get("REAL_DATA_DIR")
+    path = Path(value) if value else ROOT.parent / "shared" / "real"
+    if not (path / NCA_F1).exists():
+        pytest.skip("REAL_DATA_DIR does not hold the NCA table F1")
+    return path
+
+
+TODAY = dt.date(2024, 1, 1)
+
+
+@pytest.fixture
+def kit():
+    """The helpers above, for test modules (conftest is not importable under
+    --import-mode=importlib)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        write_csv=write_csv,
+        write_xlsx=write_xlsx,
+        all_text=all_text,
+        add_home=add_home,
+        build_registry=build_registry,
+        add_report_mention=add_report_mention,
+        ensure_report_tables=ensure_report_tables,
+        run_canned=run_canned,
+        canned_sql=canned_sql,
+        metadata=metadata,
+        HOMES=HOMES,
+        ROOT=ROOT,
+        NCA_F1=NCA_F1,
+    )
