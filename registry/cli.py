@@ -135,3 +135,6 @@ from registry.incidents import load_incidents_command, review_command  # noqa: E
 
 cli.add_command(load_incidents_command)
 cli.add_command(review_command)
+from registry.serve import serve  # noqa: E402
+
+cli.add_command(serve)

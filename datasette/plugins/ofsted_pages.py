@@ -1,0 +1,492 @@
+"""Pages people read: one per home (/home/<URN>), owner (/owner/<id>) and local
+authority (/la/<code>), plus /overview with the national charts.
+
+The pages only read the registry. Charts are drawn in the browser by the
+vendored Chart.js (datasette/static/vendor, no CDN); their data sits in the page
+as JSON (``|tojson`` escapes it) and every chart also has its numbers in a
+table, so the page says the same thing without JavaScript.
+
+Also: a "sample data" flag for every page (``sources.is_sample``), links from
+query results to these pages, and highlighted search snippets.
+"""
+
+import re
+from urllib.parse import quote
+
+import markupsafe
+from datasette.utils.asgi import NotFound, Response
+
+from datasette import hookimpl
+
+URN = re.compile(r"^(SC\d{6}|\d{7})$")
+OWNER_ID = re.compile(r"^[a-z0-9-]{1,200}$")
+LA_CODE = re.compile(r"^[A-Za-z0-9]{1,12}$")
+
+# Judgement → height on the rating timeline (the 4-point scales of every era).
+RATING_SCALE = {
+    "Outstanding": 4,
+    "Good": 3,
+    "Requires improvement to be good": 2,
+    "Requires improvement": 2,
+    "Adequate": 2,
+    "Satisfactory": 2,
+    "Inadequate": 1,
+}
+RATING_LABELS = [
+    "",
+    "Inadequate",
+    "Requires improvement / Adequate",
+    "Good",
+    "Outstanding",
+]
+MIX_ORDER = [
+    "Outstanding",
+    "Good",
+    "Requires improvement to be good",
+    "Inadequate",
+    "Not yet judged",
+]
+
+# DfE CLA_group measures, as the registry stores them (verbatim).
+INCIDENTS = "Number of missing incidents during the year"
+CHILDREN_MISSING = "Children who had a missing incident during the year"
+LOOKED_AFTER = "Children looked after during the year"
+AWAY_INCIDENTS = (
+    "Number of away from placement without authorisation incidents during the year"
+)
+MISSING_MEASURES = {
+    INCIDENTS: "missing_incidents",
+    CHILDREN_MISSING: "children_missing",
+    LOOKED_AFTER: "children_looked_after",
+    AWAY_INCIDENTS: "away_incidents",
+}
+
+SNIPPET_START, SNIPPET_END = "[[", "]]"
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def rating_points(inspections):
+    """Full inspections with a 4-point judgement, as chart points."""
+    points = []
+    for row in inspections:
+        score = RATING_SCALE.get(row.get("judgement") or "")
+        if score and row.get("event_type") == "Full inspection":
+            points.append(
+                {
+                    "date": row["inspection_date"],
+                    "score": score,
+                    "judgement": row["judgement"],
+                }
+            )
+    return points
+
+
+def rating_mix(rows):
+    """Counts of latest judgements in MIX_ORDER; anything else is "Not yet judged"."""
+    mix = dict.fromkeys(MIX_ORDER, 0)
+    for row in rows:
+        judgement = row.get("latest_judgement")
+        if judgement in ("Requires improvement", "Adequate", "Satisfactory"):
+            judgement = "Requires improvement to be good"
+        mix[judgement if judgement in mix else "Not yet judged"] += 1
+    return mix
+
+
+def pivot_missing(rows):
+    """la_missing_stats rows (year, measure, value, symbol, release) → one
+    dict per year. A suppressed cell stays None with its symbol, never 0."""
+    years = {}
+    for row in rows:
+        key = MISSING_MEASURES.get(row["measure"])
+        if key is None:
+            continue
+        if row["year"] not in years:
+            years[row["year"]] = {"year": row["year"], "release": row["release"]}
+            for name in MISSING_MEASURES.values():
+                years[row["year"]].update({name: None, name + "_symbol": None})
+        year = years[row["year"]]
+        year[key] = row["value"]
+        if row["symbol"]:
+            year[key + "_symbol"] = row["symbol"]
+    return [years[y] for y in sorted(years)]
+
+
+def highlight_snippet(text):
+    """Escape a search snippet, then mark the matched words."""
+    escaped = str(markupsafe.escape(text))
+    escaped = escaped.replace(SNIPPET_START, "<mark>").replace(SNIPPET_END, "</mark>")
+    # A marker cut off by the snippet's edge must not leave an open <mark>.
+    if escaped.count("<mark>") != escaped.count("</mark>"):
+        escaped = escaped.replace("<mark>", "").replace("</mark>", "")
+    return markupsafe.Markup(escaped)
+
+
+def link_for(column, value):
+    """The page a query-result cell should link to, or None."""
+    if value is None or isinstance(value, (bytes, dict)):
+        return None
+    text = str(value)
+    if column in ("urn", "home") and URN.match(text):
+        return "/home/" + text
+    if column == "owner_id" and OWNER_ID.match(text):
+        return "/owner/" + quote(text)
+    if column == "la_code" and LA_CODE.match(text):
+        return "/la/" + quote(text)
+    return None
+
+
+# ------------------------------------------------------------------ data access
+
+
+def registry_database(datasette):
+    """The published registry: the first database (a private one, in
+    inspector mode, comes after it)."""
+    for name, db in datasette.databases.items():
+        if name != "_internal":
+            return name, db
+    raise NotFound("No registry is loaded")
+
+
+async def rows(db, sql, params=None):
+    results = await db.execute(sql, params or {})
+    return [dict(row) for row in results.rows]
+
+
+async def has_table(db, table, column=None):
+    if not await db.table_exists(table):
+        return False
+    return column is None or column in await db.table_columns(table)
+
+
+async def is_sample(datasette):
+    cached = getattr(datasette, "_ofsted_is_sample", None)
+    if cached is None:
+        try:
+            _, db = registry_database(datasette)
+            found = await rows(db, "select max(is_sample) as s from sources")
+            cached = bool(found and found[0]["s"])
+        except Exception:  # no registry or no sources table: say nothing
+            cached = False
+        datasette._ofsted_is_sample = cached
+    return cached
+
+
+MEASURE_PARAMS = {f"m{n}": measure for n, measure in enumerate(MISSING_MEASURES)}
+MEASURE_LIST = ", ".join(":" + name for name in MEASURE_PARAMS)
+
+
+async def missing_by_year(db, where, params):
+    """DfE missing figures per year from la_missing_stats_latest, for the
+    rows matching ``where`` (a fixed SQL condition; values go in params)."""
+    if "la_missing_stats_latest" not in await db.view_names():
+        return []
+    sql = f"select year, measure, value, symbol, release from la_missing_stats_latest where {where} and measure in ({MEASURE_LIST}) order by year"  # noqa: S608
+    found = await rows(db, sql, {**params, **MEASURE_PARAMS})
+    return pivot_missing(found)
+
+
+async def check_can_view(datasette, request, database):
+    await datasette.ensure_permissions(
+        request.actor,
+        [
+            ("view-table", (database, "homes")),
+            ("view-database", database),
+            "view-instance",
+        ],
+    )
+
+
+async def report_links(db):
+    """SQL pieces that join inspections to their report, if reports exist."""
+    if await has_table(db, "reports") and await has_table(
+        db, "inspections", "report_sha256"
+    ):
+        return (
+            "left join reports r on r.sha256 = i.report_sha256",
+            "r.url as report_url",
+        )
+    if await has_table(db, "reports", "inspection_date"):
+        return (
+            "left join reports r on r.urn = i.urn and r.inspection_date = i.inspection_date",
+            "r.url as report_url",
+        )
+    return "", "null as report_url"
+
+
+# ------------------------------------------------------------------------ views
+
+
+async def home_page(datasette, request):
+    urn = request.url_vars["urn"].upper()
+    if not URN.match(urn):
+        raise NotFound("A URN is SC and 6 digits, or 7 digits")
+    name, db = registry_database(datasette)
+    await check_can_view(datasette, request, name)
+    found = await rows(
+        db,
+        """select h.*, o.name as owner_name, la.name as la_name
+        from homes h left join owners o on o.id = h.owner
+        left join local_authorities la on la.la_code = h.la_code
+        where h.urn = :urn""",
+        {"urn": urn},
+    )
+    if not found:
+        raise NotFound(f"No home with URN {urn} in this registry")
+    home = found[0]
+    join, report_url = await report_links(db)
+    inspections = await rows(
+        db,
+        f"select i.*, {report_url} from inspections i {join}"  # noqa: S608
+        " where i.urn = :urn order by i.inspection_date",
+        {"urn": urn},
+    )
+    snapshots = await rows(
+        db,
+        """select as_at, sector, places, owner, owner_as_published, local_authority,
+        registration_status, latest_judgement from home_snapshots
+        where urn = :urn order by as_at""",
+        {"urn": urn},
+    )
+    mentions = []
+    if await has_table(db, "report_mentions") and await has_table(db, "reports"):
+        mentions = await rows(
+            db,
+            """select m.kind, m.quote, m.count, m.page, r.url as report_url,
+            r.inspection_date from report_mentions m
+            join reports r on r.sha256 = m.report
+            where m.urn = :urn order by r.inspection_date desc, m.page""",
+            {"urn": urn},
+        )
+    la_missing = (
+        await missing_by_year(db, "la_code = :code", {"code": home["la_code"]})
+        if home["la_code"]
+        else []
+    )
+    points = rating_points(inspections)
+    return Response.html(
+        await datasette.render_template(
+            "ofsted_home.html",
+            {
+                "database": name,
+                "home": home,
+                "inspections": list(reversed(inspections)),
+                "snapshots": snapshots,
+                "mentions": mentions,
+                "la_missing": la_missing,
+                "timeline_chart": {
+                    "kind": "rating-timeline",
+                    "labels": [p["date"] for p in points],
+                    "datasets": [
+                        {
+                            "label": "Overall judgement",
+                            "data": [p["score"] for p in points],
+                        }
+                    ],
+                    "ratings": RATING_LABELS,
+                },
+                "points": points,
+            },
+            request=request,
+        )
+    )
+
+
+async def owner_page(datasette, request):
+    owner_id = request.url_vars["owner_id"]
+    if not OWNER_ID.match(owner_id):
+        raise NotFound("Not an owner id")
+    name, db = registry_database(datasette)
+    await check_can_view(datasette, request, name)
+    found = await rows(db, "select * from owners where id = :id", {"id": owner_id})
+    if not found:
+        raise NotFound(f"No owner {owner_id!r} in this registry")
+    homes = await rows(
+        db,
+        """select h.urn, h.sector, h.local_authority, h.la_code, h.region, h.places,
+        h.latest_judgement, h.latest_full_inspection_date, h.status
+        from homes h where h.owner = :id order by h.local_authority, h.urn""",
+        {"id": owner_id},
+    )
+    mix = rating_mix(homes)
+    return Response.html(
+        await datasette.render_template(
+            "ofsted_owner.html",
+            {
+                "database": name,
+                "owner": found[0],
+                "homes": homes,
+                "places": sum(h["places"] or 0 for h in homes),
+                "mix": mix,
+                "mix_chart": _mix_chart(mix),
+            },
+            request=request,
+        )
+    )
+
+
+async def la_page(datasette, request):
+    code = request.url_vars["la_code"]
+    if not LA_CODE.match(code):
+        raise NotFound("Not a local authority code")
+    name, db = registry_database(datasette)
+    await check_can_view(datasette, request, name)
+    found = await rows(
+        db, "select * from local_authorities where la_code = :c", {"c": code}
+    )
+    if not found:
+        raise NotFound(f"No local authority {code!r} in this registry")
+    homes = await rows(
+        db,
+        """select h.urn, h.sector, h.places, h.latest_judgement,
+        h.latest_full_inspection_date, h.status, h.owner, o.name as owner_name
+        from homes h left join owners o on o.id = h.owner
+        where h.la_code = :c order by h.sector, h.urn""",
+        {"c": code},
+    )
+    missing = await missing_by_year(db, "la_code = :code", {"code": code})
+    mix = rating_mix(homes)
+    return Response.html(
+        await datasette.render_template(
+            "ofsted_la.html",
+            {
+                "database": name,
+                "la": found[0],
+                "homes": homes,
+                "places": sum(h["places"] or 0 for h in homes),
+                "mix": mix,
+                "mix_chart": _mix_chart(mix),
+                "missing": missing,
+                "missing_chart": _missing_chart(missing),
+            },
+            request=request,
+        )
+    )
+
+
+async def overview_page(datasette, request):
+    name, db = registry_database(datasette)
+    await check_can_view(datasette, request, name)
+    national = await missing_by_year(db, "geographic_level = 'National'", {})
+    by_sector = await rows(
+        db,
+        """select coalesce(sector, 'Unknown') as sector, latest_judgement
+        from homes where status = 'active'""",
+    )
+    sectors = {}
+    for row in by_sector:
+        sectors.setdefault(row["sector"], []).append(row)
+    sector_mix = {
+        sector: rating_mix(items) for sector, items in sorted(sectors.items())
+    }
+    regions = await rows(
+        db,
+        """select coalesce(region, 'Unknown') as region, count(*) as homes,
+        sum(places) as places from homes where status = 'active'
+        group by 1 order by homes desc""",
+    )
+    return Response.html(
+        await datasette.render_template(
+            "ofsted_overview.html",
+            {
+                "database": name,
+                "national": national,
+                "missing_chart": _missing_chart(national),
+                "sector_mix": sector_mix,
+                "sector_chart": {
+                    "kind": "stacked-bar",
+                    "labels": list(sector_mix),
+                    "datasets": [
+                        {
+                            "label": judgement,
+                            "data": [mix[judgement] for mix in sector_mix.values()],
+                        }
+                        for judgement in MIX_ORDER
+                    ],
+                },
+                "regions": regions,
+                "region_chart": {
+                    "kind": "bar",
+                    "labels": [r["region"] for r in regions],
+                    "datasets": [
+                        {
+                            "label": "Children's homes",
+                            "data": [r["homes"] for r in regions],
+                        }
+                    ],
+                },
+            },
+            request=request,
+        )
+    )
+
+
+def _mix_chart(mix):
+    return {
+        "kind": "bar",
+        "labels": list(mix),
+        "datasets": [{"label": "Homes", "data": list(mix.values())}],
+    }
+
+
+def _missing_chart(years):
+    return {
+        "kind": "line",
+        "labels": [y["year"] for y in years],
+        "datasets": [
+            {
+                "label": "Missing incidents",
+                "data": [y.get("missing_incidents") for y in years],
+            },
+            {
+                "label": "Children who went missing",
+                "data": [y.get("children_missing") for y in years],
+            },
+        ],
+    }
+
+
+# ------------------------------------------------------------------------ hooks
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/home/(?P<urn>[^/]+)$", home_page),
+        (r"^/owner/(?P<owner_id>[^/]+)$", owner_page),
+        (r"^/la/(?P<la_code>[^/]+)$", la_page),
+        (r"^/overview$", overview_page),
+    ]
+
+
+@hookimpl
+def extra_template_vars(datasette):
+    async def inner():
+        return {"ofsted_is_sample": await is_sample(datasette)}
+
+    return inner
+
+
+@hookimpl
+def extra_css_urls():
+    return ["/assets/ofsted.css"]
+
+
+@hookimpl
+def menu_links(datasette):
+    return [{"href": "/overview", "label": "Overview charts"}]
+
+
+@hookimpl
+def render_cell(value, column, table):
+    if table is not None:  # table pages keep Datasette's own links
+        return None
+    if column == "snippet" and isinstance(value, str):
+        return highlight_snippet(value)
+    href = link_for(column, value)
+    if href:
+        return markupsafe.Markup(
+            f'<a href="{markupsafe.escape(href)}">{markupsafe.escape(value)}</a>'
+        )
+    return None

@@ -1,0 +1,715 @@
+"""A small, fully known registry for the publishing tests.
+
+Built with the registry's own schema (``open_registry`` applies every migration
+set) and sqlite-utils upserts; the report tables are created here only while
+the report reader (issue 3) has not landed. Every expected figure in the tests
+is worked out by hand from the rows below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from datasette.app import Datasette
+
+from extract.normalise import inspection_id
+from registry.db import open_registry
+from registry.serve import make_datasette
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE_A = "a" * 64  # the 2025 provider list (sample)
+SOURCE_B = "b" * 64  # the 2024 provider list
+SOURCE_DFE = "d" * 64
+
+LOCAL_AUTHORITIES = [
+    ("E06000001", "805", "Hartlepool", "North East", "E12000001", None, None, None),
+    ("E08000025", "330", "Birmingham", "West Midlands", "E12000005", None, None, None),
+    ("E09000012", "204", "Hackney", "London", "E12000007", None, None, None),
+    (
+        "E10000006",
+        "909",
+        "Cumbria",
+        "North West",
+        "E12000002",
+        None,
+        "2023-03-31",
+        "E06000063",
+    ),
+    (
+        "E06000063",
+        "942",
+        "Cumberland",
+        "North West",
+        "E12000002",
+        "2023-04-01",
+        None,
+        None,
+    ),
+]
+OWNERS = {
+    "sunrise-care-ltd": "Sunrise Care Ltd",
+    "bright-futures-ltd": "Bright Futures Ltd",
+    "birmingham-city-council": "Birmingham City Council",
+}
+LA_NAMES = {la[0]: (la[2], la[3]) for la in LOCAL_AUTHORITIES}
+
+# urn, sector, la_code, places, owner, latest judgement, its date, status, registered
+HOMES = [
+    (
+        "SC100001",
+        "Private",
+        "E06000001",
+        4,
+        "sunrise-care-ltd",
+        "Good",
+        "2024-05-10",
+        "active",
+        "2015-01-05",
+    ),
+    (
+        "SC100002",
+        "Private",
+        "E08000025",
+        3,
+        "sunrise-care-ltd",
+        "Outstanding",
+        "2024-09-01",
+        "active",
+        "2016-02-01",
+    ),
+    (
+        "1000003",
+        "Local Authority",
+        "E08000025",
+        5,
+        "birmingham-city-council",
+        "Requires improvement to be good",
+        "2024-07-01",
+        "active",
+        "2010-04-01",
+    ),
+    (
+        "SC100004",
+        "Voluntary",
+        "E09000012",
+        6,
+        "bright-futures-ltd",
+        "Inadequate",
+        "2025-01-15",
+        "active",
+        "2012-06-01",
+    ),
+    (
+        "SC100005",
+        "Private",
+        "E09000012",
+        2,
+        "bright-futures-ltd",
+        None,
+        None,
+        "active",
+        "2024-11-01",
+    ),
+    (
+        "SC100006",
+        "Private",
+        "E06000063",
+        4,
+        "sunrise-care-ltd",
+        "Good",
+        "2023-11-01",
+        "active",
+        "2018-03-01",
+    ),
+    (
+        "1000007",
+        "Private",
+        "E06000001",
+        3,
+        "bright-futures-ltd",
+        "Good",
+        "2022-03-01",
+        "inactive",
+        "2011-01-01",
+    ),
+]
+# The 2024-03-31 list: every home but SC100005 (registered later), with the
+# judgement in force then.
+SNAPSHOT_2024_JUDGEMENTS = {
+    "SC100001": "Good",
+    "SC100002": "Good",
+    "1000003": "Good",
+    "SC100004": "Good",
+    "SC100006": "Good",
+    "1000007": "Good",
+}
+# urn, date, type, judgement
+INSPECTIONS = [
+    ("SC100001", "2021-06-01", "Full inspection", "Outstanding"),
+    ("SC100001", "2023-02-01", "Full inspection", "Good"),
+    ("SC100001", "2024-05-10", "Full inspection", "Good"),
+    ("SC100002", "2022-09-01", "Full inspection", "Good"),
+    ("SC100002", "2024-09-01", "Full inspection", "Outstanding"),
+    ("1000003", "2022-07-01", "Full inspection", "Good"),
+    ("1000003", "2023-08-01", "Monitoring inspection", None),
+    ("1000003", "2024-07-01", "Full inspection", "Requires improvement to be good"),
+    ("SC100004", "2023-01-01", "Full inspection", "Good"),
+    ("SC100004", "2025-01-15", "Full inspection", "Inadequate"),
+    ("SC100006", "2021-10-01", "Full inspection", "Good"),
+    ("SC100006", "2023-11-01", "Full inspection", "Good"),
+    ("1000007", "2022-03-01", "Full inspection", "Good"),
+]
+# urn, inspection date, page, text, mentions [(kind, count, quote)]
+REPORTS = [
+    (
+        "SC100001",
+        "2024-05-10",
+        5,
+        "Children went missing from the home on 14 occasions since the last inspection. Staff reported each episode to the police.",
+        [
+            (
+                "missing",
+                14,
+                "Children went missing from the home on 14 occasions since the last inspection.",
+            )
+        ],
+    ),
+    (
+        "SC100001",
+        "2023-02-01",
+        4,
+        "One child was away from placement without authorisation on 3 occasions.",
+        [
+            (
+                "away",
+                3,
+                "One child was away from placement without authorisation on 3 occasions.",
+            )
+        ],
+    ),
+    (
+        "SC100002",
+        "2024-09-01",
+        6,
+        "A child went missing twice; staff followed the home's procedures.",
+        [
+            (
+                "missing",
+                2,
+                "A child went missing twice; staff followed the home's procedures.",
+            )
+        ],
+    ),
+    (
+        "1000003",
+        "2024-07-01",
+        3,
+        "There were 20 missing episodes involving two children.",
+        [("missing", 20, "There were 20 missing episodes involving two children.")],
+    ),
+    (
+        "SC100006",
+        "2021-10-01",
+        7,
+        "Young people went missing 9 times in the year.",
+        [("missing", 9, "Young people went missing 9 times in the year.")],
+    ),
+    (
+        "SC100004",
+        "2025-01-15",
+        2,
+        "Leaders do not understand the risks of exploitation.",
+        [
+            (
+                "exploitation",
+                None,
+                "Leaders do not understand the risks of exploitation.",
+            )
+        ],
+    ),
+]
+INCIDENTS = "Number of missing incidents during the year"
+CHILDREN = "Children who had a missing incident during the year"
+LOOKED_AFTER = "Children looked after during the year"
+PERCENT = "Percentage of children who had a missing incident during the year"
+AWAY = "Number of away from placement without authorisation incidents during the year"
+# year, level, la_code, area_code, la_name, region_name, measure, value, symbol, release
+LA_STATS = [
+    (
+        2024,
+        "Local authority",
+        "E06000001",
+        "E06000001",
+        "Hartlepool",
+        "North East",
+        INCIDENTS,
+        120,
+        None,
+        "2025",
+    ),
+    (
+        2024,
+        "Local authority",
+        "E06000001",
+        "E06000001",
+        "Hartlepool",
+        "North East",
+        CHILDREN,
+        30,
+        None,
+        "2025",
+    ),
+    (
+        2024,
+        "Local authority",
+        "E06000001",
+        "E06000001",
+        "Hartlepool",
+        "North East",
+        LOOKED_AFTER,
+        400,
+        None,
+        "2025",
+    ),
+    (
+        2024,
+        "Local authority",
+        "E06000001",
+        "E06000001",
+        "Hartlepool",
+        "North East",
+        PERCENT,
+        7.5,
+        None,
+        "2025",
+    ),
+    (
+        2023,
+        "Local authority",
+        "E06000001",
+        "E06000001",
+        "Hartlepool",
+        "North East",
+        INCIDENTS,
+        100,
+        None,
+        "2025",
+    ),
+    (
+        2024,
+        "Local authority",
+        "E08000025",
+        "E08000025",
+        "Birmingham",
+        "West Midlands",
+        INCIDENTS,
+        900,
+        None,
+        "2025",
+    ),
+    (
+        2024,
+        "Local authority",
+        "E08000025",
+        "E08000025",
+        "Birmingham",
+        "West Midlands",
+        CHILDREN,
+        150,
+        None,
+        "2025",
+    ),
+    (
+        2024,
+        "Local authority",
+        "E08000025",
+        "E08000025",
+        "Birmingham",
+        "West Midlands",
+        LOOKED_AFTER,
+        2000,
+        None,
+        "2025",
+    ),
+    (
+        2023,
+        "Local authority",
+        "E08000025",
+        "E08000025",
+        "Birmingham",
+        "West Midlands",
+        INCIDENTS,
+        1000,
+        None,
+        "2025",
+    ),
+    (
+        2024,
+        "Local authority",
+        "E09000012",
+        "E09000012",
+        "Hackney",
+        "London",
+        INCIDENTS,
+        None,
+        "c",
+        "2025",
+    ),
+    (
+        2024,
+        "Local authority",
+        "E09000012",
+        "E09000012",
+        "Hackney",
+        "London",
+        CHILDREN,
+        40,
+        None,
+        "2025",
+    ),
+    (
+        2024,
+        "Local authority",
+        "E09000012",
+        "E09000012",
+        "Hackney",
+        "London",
+        LOOKED_AFTER,
+        500,
+        None,
+        "2025",
+    ),
+    (2023, "National", None, "E92000001", None, None, INCIDENTS, 81890, None, "2024"),
+    (2023, "National", None, "E92000001", None, None, INCIDENTS, 82110, None, "2025"),
+    (2023, "National", None, "E92000001", None, None, AWAY, 10520, None, "2025"),
+    (2023, "National", None, "E92000001", None, None, CHILDREN, 12790, None, "2025"),
+    (2024, "National", None, "E92000001", None, None, INCIDENTS, 83920, None, "2025"),
+    (2024, "National", None, "E92000001", None, None, AWAY, 10780, None, "2025"),
+    (2024, "National", None, "E92000001", None, None, CHILDREN, 13010, None, "2025"),
+    (
+        2024,
+        "Regional",
+        None,
+        "E12000001",
+        None,
+        "North East",
+        INCIDENTS,
+        3000,
+        None,
+        "2025",
+    ),
+    (2024, "Regional", None, "E12000001", None, "North East", AWAY, 400, None, "2025"),
+    (
+        2024,
+        "Regional",
+        None,
+        "E12000001",
+        None,
+        "North East",
+        CHILDREN,
+        500,
+        None,
+        "2025",
+    ),
+]
+
+
+def report_sha(urn: str, day: str) -> str:
+    return hashlib.sha256(f"{urn}|{day}".encode()).hexdigest()
+
+
+def build_registry(path: Path, *, is_sample: bool = True) -> Path:
+    """Write the fixture registry to ``path`` and return it."""
+    db = open_registry(path)
+    with db.conn:
+        _sources(db, is_sample)
+        db["local_authorities"].upsert_all(
+            [
+                dict(
+                    zip(
+                        (
+                            "la_code",
+                            "old_la_code",
+                            "name",
+                            "region",
+                            "region_code",
+                            "valid_from",
+                            "valid_to",
+                            "replaced_by",
+                        ),
+                        la,
+                        strict=True,
+                    )
+                )
+                for la in LOCAL_AUTHORITIES
+            ],
+            pk="la_code",
+        )
+        db["owners"].upsert_all(
+            [{"id": k, "name": v} for k, v in OWNERS.items()], pk="id"
+        )
+        _homes(db)
+        _inspections(db)
+        _reports(db)
+        db["la_missing_stats"].upsert_all(
+            [
+                dict(
+                    zip(
+                        (
+                            "year",
+                            "geographic_level",
+                            "la_code",
+                            "area_code",
+                            "la_name",
+                            "region_name",
+                            "measure",
+                            "value",
+                            "symbol",
+                            "release",
+                        ),
+                        row,
+                        strict=True,
+                    ),
+                    source_id=SOURCE_DFE,
+                )
+                for row in LA_STATS
+            ],
+            pk=("year", "area_code", "measure", "release"),
+        )
+        db["problems"].upsert_all(
+            [
+                {
+                    "id": "p1",
+                    "source_id": SOURCE_A,
+                    "file_name": "providers_2025.csv",
+                    "sheet": "Provider_level",
+                    "row": 12,
+                    "column": "Places",
+                    "value": "lots",
+                    "message": "Places is not a number",
+                },
+                {
+                    "id": "p2",
+                    "source_id": SOURCE_A,
+                    "file_name": "providers_2025.csv",
+                    "sheet": "Provider_level",
+                    "row": 40,
+                    "column": "URN",
+                    "value": "X1",
+                    "message": "Not a URN",
+                },
+            ],
+            pk="id",
+        )
+    db.conn.execute("PRAGMA journal_mode = DELETE")
+    db.close()
+    return path
+
+
+def _sources(db, is_sample: bool) -> None:
+    rows = [
+        (
+            SOURCE_A,
+            "providers_2025.csv",
+            "ofsted-providers",
+            "2025-03-31",
+            int(is_sample),
+        ),
+        (SOURCE_B, "providers_2024.csv", "ofsted-providers", "2024-03-31", 0),
+        (SOURCE_DFE, "la_missing.csv", "dfe-la-missing", None, 0),
+    ]
+    db["sources"].upsert_all(
+        [
+            {
+                "sha256": sha,
+                "file_name": name,
+                "kind": kind,
+                "as_at": as_at,
+                "is_sample": sample,
+                "loaded_at": "2026-01-01T00:00:00Z",
+                "rows_read": 10,
+            }
+            for sha, name, kind, as_at, sample in rows
+        ],
+        pk="sha256",
+    )
+
+
+def _homes(db) -> None:
+    homes, snapshots = [], []
+    for (
+        urn,
+        sector,
+        la_code,
+        places,
+        owner,
+        judgement,
+        day,
+        status,
+        registered,
+    ) in HOMES:
+        la_name, region = LA_NAMES[la_code]
+        common = {
+            "urn": urn,
+            "provision_type": "Children's home",
+            "sector": sector,
+            "is_independent": 1 if sector in ("Private", "Voluntary") else 0,
+            "local_authority": la_name,
+            "la_code": la_code,
+            "ofsted_region": region,
+            "region": region,
+            "places": places,
+            "registration_date": registered,
+            "registration_status": "Active" if status == "active" else "Closed",
+            "owner": owner,
+        }
+        homes.append(
+            {
+                **common,
+                "latest_full_inspection_date": day,
+                "latest_judgement": judgement,
+                "status": status,
+                "first_seen": "2024-03-31" if urn != "SC100005" else "2025-03-31",
+                "last_seen": "2025-03-31" if status == "active" else "2024-03-31",
+            }
+        )
+        if status == "active":
+            snapshots.append(
+                {
+                    **common,
+                    "as_at": "2025-03-31",
+                    "latest_judgement": judgement,
+                    "latest_full_inspection_date": day,
+                    "owner_as_published": OWNERS[owner],
+                    "source_id": SOURCE_A,
+                }
+            )
+        if urn in SNAPSHOT_2024_JUDGEMENTS:
+            snapshots.append(
+                {
+                    **common,
+                    "as_at": "2024-03-31",
+                    "latest_judgement": SNAPSHOT_2024_JUDGEMENTS[urn],
+                    "owner_as_published": OWNERS[owner].upper(),
+                    "registration_status": "Active",
+                    "source_id": SOURCE_B,
+                }
+            )
+    db["homes"].upsert_all(homes, pk="urn")
+    db["home_snapshots"].upsert_all(snapshots, pk=("urn", "as_at"))
+
+
+def _inspections(db) -> None:
+    if "report_sha256" not in db["inspections"].columns_dict:
+        db["inspections"].add_column("report_sha256", str)
+    rows = []
+    for urn, day, kind, judgement in INSPECTIONS:
+        has_report = any(r[0] == urn and r[1] == day for r in REPORTS)
+        rows.append(
+            {
+                "id": inspection_id(urn, day, kind),
+                "urn": urn,
+                "inspection_date": day,
+                "event_type": kind,
+                "event_type_as_published": kind,
+                "judgement": judgement,
+                "judgement_as_published": judgement,
+                "framework": "SCCIF",
+                "source_id": SOURCE_A,
+                "report_sha256": report_sha(urn, day) if has_report else None,
+            }
+        )
+    db["inspections"].upsert_all(rows, pk="id")
+
+
+REPORT_TABLES = """
+CREATE TABLE IF NOT EXISTS reports (
+    sha256 TEXT PRIMARY KEY, urn TEXT, url TEXT, inspection_date TEXT,
+    inspection_type TEXT, overall_judgement TEXT, registered_provider TEXT,
+    registered_provider_address TEXT, pages INTEGER
+);
+CREATE TABLE IF NOT EXISTS report_pages (
+    report TEXT NOT NULL REFERENCES reports(sha256), page INTEGER NOT NULL, text TEXT,
+    PRIMARY KEY (report, page)
+);
+CREATE TABLE IF NOT EXISTS report_mentions (
+    id INTEGER PRIMARY KEY, urn TEXT, report TEXT REFERENCES reports(sha256),
+    page INTEGER, kind TEXT, quote TEXT, count INTEGER
+);
+"""
+
+
+def _reports(db) -> None:
+    """Rows in the report tables (issue 3); creates the tables if the report
+    reader's migration has not made them."""
+    created_here = not db["reports"].exists()
+    db.executescript(REPORT_TABLES)
+    for number, (urn, day, page, text, mentions) in enumerate(REPORTS):
+        sha = report_sha(urn, day)
+        db["reports"].upsert(
+            {
+                "sha256": sha,
+                "urn": urn,
+                "url": f"https://files.ofsted.gov.uk/v1/file/{50000000 + number}",
+                "inspection_date": day,
+                "inspection_type": "Full inspection",
+                "registered_provider": OWNERS[{h[0]: h[4] for h in HOMES}[urn]],
+                "pages": 8,
+            },
+            pk="sha256",
+        )
+        db["report_pages"].upsert(
+            {"report": sha, "page": page, "text": text}, pk=("report", "page")
+        )
+        for kind, count, quote in mentions:
+            db["report_mentions"].insert(
+                {
+                    "urn": urn,
+                    "report": sha,
+                    "page": page,
+                    "kind": kind,
+                    "quote": quote,
+                    "count": count,
+                }
+            )
+    if created_here or not db["report_pages_fts"].exists():
+        db["report_pages"].enable_fts(["text"], create_triggers=True, replace=False)
+    db["report_pages"].rebuild_fts()
+
+
+@pytest.fixture(scope="session")
+def registry_path(tmp_path_factory) -> Path:
+    return build_registry(tmp_path_factory.mktemp("publish") / "registry.db")
+
+
+@pytest.fixture(scope="session")
+def plain_registry_path(tmp_path_factory, registry_path) -> Path:
+    """The same registry without sample data."""
+    path = tmp_path_factory.mktemp("plain") / "registry.db"
+    return build_registry(path, is_sample=False)
+
+
+@pytest.fixture
+def ds(registry_path) -> Datasette:
+    return make_datasette(registry_path)
+
+
+@pytest.fixture
+def private_db_path(tmp_path) -> Path:
+    path = tmp_path / "foi.db"
+    from sqlite_utils import Database
+
+    db = Database(path)
+    db["annex_a_counts"].insert(
+        {"urn": "SC100001", "away_count": 31, "secret": "PRIVATE-MARKER"}
+    )
+    db.close()
+    return path
+
+
+def copy_registry(source: Path, target: Path) -> Path:
+    shutil.copyfile(source, target)
+    return target
