@@ -12,6 +12,8 @@ Kinds:
                     crawl saw; the registry's missing/inactive logic uses it)
 * ``search-page``   one search results page (its shown total; proves the
                     search itself was read even when it lists nothing new)
+* ``index``         one release listing read (a gov.uk statistics page, an
+                    EES data-set list): the same proof for ``releases``
 """
 
 from __future__ import annotations
@@ -69,3 +71,10 @@ class SearchPage:
     shown_total: int | None
     results: int
     kind: str = "search-page"
+
+
+@dataclass
+class IndexPage:
+    url: str
+    entries: int
+    kind: str = "index"

@@ -138,3 +138,9 @@ cli.add_command(review_command)
 from registry.serve import serve  # noqa: E402
 
 cli.add_command(serve)
+from registry.refresh import refresh_command  # noqa: E402
+
+cli.add_command(refresh_command)
+from sample_site.cli import sample_site  # noqa: E402
+
+cli.add_command(sample_site)

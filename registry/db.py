@@ -12,6 +12,7 @@ from sqlite_utils import Database, Migrations
 MIGRATION_SETS = [
     "registry.migrations:migrations",
     "registry.incidents:migrations",
+    "registry.refresh:migrations",
 ]
 
 

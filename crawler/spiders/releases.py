@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.items import FetchedFile
+from crawler.items import FetchedFile, IndexPage
 from crawler.spiders.base import OfstedSpider
 
 SPREADSHEET_TYPES = (
@@ -76,6 +76,7 @@ class ReleasesSpider(OfstedSpider):
         if data is None:
             return
         attachments = (data.get("details") or {}).get("attachments") or []
+        yield IndexPage(response.url, len(attachments))
         for attachment in attachments:
             url = attachment.get("url") or ""
             content_type = (attachment.get("content_type") or "").lower()
@@ -118,6 +119,7 @@ class ReleasesSpider(OfstedSpider):
         if data is None:
             return
         ees = self.settings.get("EES_API_URL").rstrip("/")
+        yield IndexPage(response.url, len(data.get("results") or []))
         for data_set in data.get("results") or []:
             title = (data_set.get("title") or "").casefold()
             if not any(word in title for word in DFE_TITLE_WORDS):
