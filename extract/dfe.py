@@ -53,6 +53,8 @@ _SFR_MEASURES = {
     "away31mar": "children_away_at_31_march",
 }
 
+_SUB_REGIONS = {"inner london": "E13000001", "outer london": "E13000002"}
+
 _LEVELS = {
     "national": "National",
     "regional": "Regional",
@@ -306,6 +308,9 @@ def _read_sfr(
             continue
         gss = cell("new_geog_code")
         old = cell("geog_c")
+        name = fold(cell("geog_n") or "")
+        if level == "Regional" and name in _SUB_REGIONS:
+            gss = _SUB_REGIONS[name]  # the SFRs give Inner/Outer London London's code
         for i, measure in measures:
             value, symbol = _value(
                 row[i] if i < len(row) else None, number, header[i], bad

@@ -1,0 +1,41 @@
+"""Helpers for the registry tests (importable: `from registry_support import ...`)."""
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from registry.cli import cli
+from registry.db import open_registry
+
+FIXTURES = Path(__file__).parent / "fixtures" / "spreadsheets"
+
+# Columns whose values depend on when a load ran, not on what was loaded.
+VOLATILE = {("sources", "loaded_at"), ("_sqlite_migrations", "applied_at")}
+
+
+def fixture(name: str) -> Path:
+    path = FIXTURES / name
+    assert path.exists(), path
+    return path
+
+
+def run_load(db_path: Path, *files: Path, args: tuple[str, ...] = ()):
+    """Run `ofsted-homes load` for real and return click's result."""
+    runner = CliRunner()
+    return runner.invoke(
+        cli, ["load", str(db_path), *map(str, files), *args], catch_exceptions=False
+    )
+
+
+def dump(db_path: Path) -> dict[str, list[tuple]]:
+    """Every table's rows, sorted, without the columns that record load times."""
+    db = open_registry(db_path, migrate=False)
+    tables = {}
+    for table in db.tables:
+        columns = [
+            c.name for c in table.columns if (table.name, c.name) not in VOLATILE
+        ]
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        rows = db.execute(f'select {quoted} from "{table.name}"').fetchall()
+        tables[table.name] = sorted(rows, key=repr)
+    return tables
