@@ -221,9 +221,40 @@ _LA_ALIASES = {
 }
 
 
+_LA_ABBREVIATIONS = {
+    "n": "north",
+    "s": "south",
+    "e": "east",
+    "w": "west",
+    "ne": "north east",
+    "nw": "north west",
+}
+_LA_SHORT = {
+    "lancs": "lancashire",
+    "worcs": "worcestershire",
+    "glos": "gloucestershire",
+    "herts": "hertfordshire",
+    "notts": "nottinghamshire",
+    "leics": "leicestershire",
+    "staffs": "staffordshire",
+    "wilts": "wiltshire",
+    "bucks": "buckinghamshire",
+    "cambs": "cambridgeshire",
+    "northants": "northamptonshire",
+    "oxon": "oxfordshire",
+    "derbys": "derbyshire",
+    "lincs": "lincolnshire",
+    "beds": "bedfordshire",
+}
+
+
 def _clean_la(text: str | None) -> str:
     key = fold(text or "").replace("&", " and ").replace("st.", "st")
     key = re.sub(r"[^a-z0-9 ]+", " ", key)
+    words = key.split()
+    if words and words[0] in _LA_ABBREVIATIONS:
+        words[0] = _LA_ABBREVIATIONS[words[0]]
+    key = " ".join(_LA_SHORT.get(w, w) for w in words)
     key = _LA_NOISE.sub(" ", key)
     key = re.sub(r"\s+", " ", key).strip()
     return _LA_ALIASES.get(key, key)
@@ -258,6 +289,7 @@ class Candidate:
     score: float
     reasons: str
     home_summary: str
+    identity: float = 0.0  # owner/name similarity alone, before places
 
 
 @dataclass
@@ -274,7 +306,14 @@ class Match:
 class Matcher:
     """Matches incident rows to the registry's homes (see the module docstring)."""
 
-    def __init__(self, registry: Database, decisions: Database | None = None):
+    def __init__(
+        self,
+        registry: Database,
+        decisions: Database | None = None,
+        *,
+        auto_fuzzy: bool = True,
+    ):
+        self.auto_fuzzy = auto_fuzzy
         self.homes: dict[str, Home] = {}
         self.by_la: dict[str, list[Home]] = {}
         self.la_names: dict[str, str] = {}  # cleaned name → la_code
@@ -350,7 +389,8 @@ class Matcher:
             return None, None
         if len(found) > 1 and found[1][1] > found[0][1] - 5:
             return None, None
-        return self.la_names[found[0][0]], f"fuzzy {found[0][1]:.0f}"
+        how = "fuzzy sure" if found[0][1] >= 90 else f"fuzzy {found[0][1]:.0f}"
+        return self.la_names[found[0][0]], how
 
     def match(self, record: IncidentRecord) -> Match:
         key = record.identity_key()
@@ -389,14 +429,21 @@ class Matcher:
                 la_code=la_code,
             )
         best = kept[0]
-        rivals = [c for c in candidates[1:] if c.score >= RIVAL_SCORE]
-        sure = best.score >= SURE_SCORE and not rivals and note is None
-        if sure and "places agree" not in best.reasons:
-            # Without places, take it only if the owner has one home in the LA.
-            same_owner = [
-                c for c in candidates if "owner" in c.reasons and c.score >= QUEUE_SCORE
-            ]
-            sure = record.places is None and len(same_owner) == 1
+        # Sure only when no other home of the LA looks like the same owner or
+        # name, whatever its places (places in FOI replies are often wrong),
+        # the places agree, and the LA was recognised without doubt.
+        rivals = [
+            c for c in candidates if c.urn != best.urn and c.identity >= RIVAL_SCORE
+        ]
+        sure = (
+            self.auto_fuzzy
+            and best.score >= SURE_SCORE
+            and best.identity >= SURE_SCORE
+            and not rivals
+            and note is None
+            and "places agree" in best.reasons
+            and la_how in ("code", "exact", "fuzzy sure")
+        )
         if sure:
             return Match(
                 "matched",
@@ -426,7 +473,8 @@ class Matcher:
                 s = fuzz.token_sort_ratio(name_key, home.name_key)
                 scores.append(s)
                 reasons.append(f"name {s:.0f}")
-            score = sum(scores) / len(scores) if scores else 50.0
+            identity = sum(scores) / len(scores) if scores else 0.0
+            score = identity if scores else 50.0
             if record.places is not None and home.places is not None:
                 if record.places == home.places:
                     reasons.append("places agree")
@@ -436,7 +484,13 @@ class Matcher:
             elif not scores:
                 continue
             out.append(
-                Candidate(home.urn, round(score, 1), ", ".join(reasons), home.summary())
+                Candidate(
+                    home.urn,
+                    round(score, 1),
+                    ", ".join(reasons),
+                    home.summary(),
+                    identity,
+                )
             )
         return out
 
@@ -470,9 +524,12 @@ def load_incidents(
     mapping: Mapping[str, str] | None = None,
     default_kind: str | None = None,
     strict: bool = False,
+    auto_fuzzy: bool = True,
 ) -> IncidentLoad:
     """Load one incident file, matching its rows against ``registry``'s homes.
 
+    With ``auto_fuzzy=False`` only URNs and remembered decisions match
+    automatically; every other likely home waits for review.
     With ``private_db``, everything (counts, candidates, decisions, the file's
     provenance) goes there and nothing into ``registry``. One transaction:
     a failure leaves nothing behind.
@@ -504,7 +561,7 @@ def load_incidents(
         raise StrictModeError(
             f"{path.name} row {row}, {column}: {message} ({value!r}); fix the cell or load without --strict"
         )
-    matcher = Matcher(registry, decisions=target)
+    matcher = Matcher(registry, decisions=target, auto_fuzzy=auto_fuzzy)
     private = private_db is not None
     with target.conn:
         load = _write(target, matcher, source, parsed, source_name, licence, private)
@@ -831,6 +888,11 @@ def _mapping(
     type=click.Choice(["missing", "away", "missing or away"]),
     help="The kind of incident when the file does not say",
 )
+@click.option(
+    "--review-all",
+    is_flag=True,
+    help="Match automatically only by URN (or an earlier decision); queue every other likely home for review",
+)
 @click.option("--strict", is_flag=True, help="Refuse a file on its first bad cell")
 @click.option("--silent", is_flag=True, help="No summary lines")
 @click.option("-v", "--verbose", is_flag=True, help="Log every step")
@@ -844,6 +906,7 @@ def load_incidents_command(
     private_db,
     mapping,
     default_kind,
+    review_all,
     strict,
     silent,
     verbose,
@@ -888,6 +951,7 @@ def load_incidents_command(
                 mapping=mapping,
                 default_kind=default_kind,
                 strict=strict,
+                auto_fuzzy=not review_all,
             )
         except (ExtractError, RegistryError) as error:
             failed += 1

@@ -121,11 +121,11 @@ def test_by_name_and_la_with_typos(registry, tmp_path, kit):
             ],
             [
                 "Rose Cottage",
-                "Bright Futures Care Limited",
-                "Lancashre",
+                "Kingfisher Care Group Limited",
+                "Birmingam",
                 "12 Acacia Avenue",
                 "PR1 2AB",
-                4,
+                8,
                 "2022/23",
                 22,
             ],
@@ -153,6 +153,16 @@ def test_by_name_and_la_with_typos(registry, tmp_path, kit):
                 17,
             ],
             ["", "Bright Futures Care", "Lancashire", None, None, 6, "2022/23", 40],
+            [
+                "",
+                "Bright Futures Care Limited",
+                "Lancashre",
+                None,
+                None,
+                4,
+                "2022/23",
+                40,
+            ],
             ["Total", None, None, None, None, None, None, 157],
         ],
         title_rows=2,
@@ -161,17 +171,18 @@ def test_by_name_and_la_with_typos(registry, tmp_path, kit):
         registry, path, source_name="Lancs FOI", mapping={"Beds": "places"}
     )
     got = statuses(registry)
-    assert got["4"] == ("SC100001", "matched")  # typos in provider and LA, places agree
-    assert got["5"] == ("1000003", "matched")  # the owner's only home in the LA
+    assert got["4"] == ("SC100009", "matched")  # typos in provider and LA, places agree
+    assert got["5"] == (None, "queued")  # the owner's only home there, but no places
     assert got["6"] == (None, "queued")  # two Safe Haven homes of 6 places
     assert got["7"] == (None, "unmatched")  # no such provider in Kent
     assert got["8"] == (None, "unmatched")  # no such LA
     assert got["9"] == ("1000005", "matched")  # "Hull", "Childrens", no "Ltd"
-    assert got["10"] == (
+    assert got["10"] == (None, "queued")  # right owner, places disagree
+    assert got["11"] == (
         None,
         "queued",
-    )  # right owner, places disagree: never automatic
-    assert (load.matched, load.queued, load.unmatched) == (3, 2, 2)
+    )  # places agree, but the owner has 2 homes there
+    assert (load.matched, load.queued, load.unmatched) == (2, 4, 2)
     queued = {
         r["row_key"]: {c["urn"] for c in r["candidates"]}
         for r in open_reviews(registry)
@@ -186,7 +197,15 @@ def test_by_name_and_la_with_typos(registry, tmp_path, kit):
 
 def test_per_incident_rows_are_counted_per_financial_year(registry, tmp_path, kit):
     rows = [
-        ["Date reported", "Provider", "Local authority", "Postcode", "Child ID", "Type"]
+        [
+            "Date reported",
+            "Provider",
+            "Local authority",
+            "Capacity",
+            "Postcode",
+            "Child ID",
+            "Type",
+        ]
     ]
     for day, child in [
         ("03/04/2022", "CHILD-0042"),
@@ -196,13 +215,22 @@ def test_per_incident_rows_are_counted_per_financial_year(registry, tmp_path, ki
         ("02/04/2023", "CHILD-0043"),
     ]:
         rows.append(
-            [day, "Kingfisher Care Group Ltd", "Birmingham", "B1 1AA", child, "Missing"]
+            [
+                day,
+                "Kingfisher Care Group Ltd",
+                "Birmingham",
+                8,
+                "B1 1AA",
+                child,
+                "Missing",
+            ]
         )
     rows.append(
         [
             "05/06/2022",
             "Kingfisher Care Group Ltd",
             "Birmingham",
+            8,
             "B1 1AA",
             "CHILD-0043",
             "Absent",
