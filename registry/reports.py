@@ -1,0 +1,747 @@
+"""Load inspection report PDFs into the registry.
+
+Tables (migration set ``ofsted-homes-reports``):
+
+* ``reports``: one row per PDF (``sha256`` primary key) with the fields
+  ``extract_report`` reads, the ``extractor_version`` and, once linked, the
+  ``inspection_id`` of the spreadsheet inspection it reports on;
+* ``report_pages``: the text of every page, with SQLite full-text search
+  (``report_pages_fts``) so Datasette's search box works;
+* ``report_mentions``: every sentence about children going ``missing`` or
+  ``away`` without authorisation, ``exploitation`` or the ``police``;
+* ``requirements``: statutory requirements and recommendations;
+* ``report_disagreements``: where a report's judgement differs from the
+  spreadsheet's for the same inspection;
+* ``pdf_errors``: every PDF that could not be read, with its class
+  (``not_pdf``, ``truncated``, ``encrypted``, ``too_large``, ``too_many_pages``,
+  ``timeout``, ``memory``, ``parse_error``, ``empty_text``,
+  ``unrecognised_layout``);
+* ``inspections.report_sha256``: the report of an inspection, set by
+  :func:`link_reports` where URN and date agree.
+
+Every PDF ends as exactly one ``reports`` row or one ``pdf_errors`` row.
+
+A bad PDF in :func:`load_report` (the loader ``registry.load.load_file`` calls
+for any file starting ``%PDF``) is recorded (``sources``, ``pdf_errors`` and a
+``problems`` row) and returned as ``FileResult(ok=False)`` **without raising**,
+so the classified failure is committed with the file's transaction. With
+``strict=True`` it raises instead and nothing of the file is kept.
+
+For many PDFs use :func:`load_reports`: it parses in parallel in sandboxed
+child processes and writes each report in its own transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import click
+from sqlite_utils import Database, Migrations
+
+from extract.reports import (
+    ERROR_KINDS,
+    EXTRACTOR_VERSION,
+    InspectionReport,
+    ReportError,
+)
+from extract.sandbox import Limits, Outcome, SandboxPool, extract_many
+from registry.load import (
+    FileResult,
+    Source,
+    record_problem,
+    record_source,
+    sha256_of,
+    utc_now,
+)
+
+logger = logging.getLogger(__name__)
+
+migrations = Migrations("ofsted-homes-reports")
+
+MENTION_KINDS = ("missing", "away", "exploitation", "police")
+
+
+@migrations()
+def m001_reports(db: Database) -> None:
+    kinds = ", ".join(f"'{k}'" for k in ERROR_KINDS)
+    mention_kinds = ", ".join(f"'{k}'" for k in MENTION_KINDS)
+    db.executescript(
+        f"""
+        CREATE TABLE reports (
+            sha256 TEXT PRIMARY KEY REFERENCES sources(sha256),
+            urn TEXT NOT NULL,
+            url TEXT,
+            file_name TEXT,
+            inspection_date TEXT,
+            inspection_end_date TEXT,
+            inspection_type TEXT,
+            inspection_type_as_published TEXT,
+            layout TEXT NOT NULL,
+            framework TEXT,
+            judgement TEXT,
+            judgement_as_published TEXT,
+            helped_and_protected TEXT,
+            helped_and_protected_as_published TEXT,
+            leaders_and_managers TEXT,
+            leaders_and_managers_as_published TEXT,
+            previous_judgement TEXT,
+            previous_inspection_date TEXT,
+            enforcement_action_since_last TEXT,
+            registered_provider TEXT,
+            registered_provider_address TEXT,
+            responsible_individual TEXT,
+            registered_manager TEXT,
+            inspectors TEXT,
+            places INTEGER,
+            pages INTEGER NOT NULL,
+            missing_mentions_count INTEGER NOT NULL DEFAULT 0,
+            requirements_count INTEGER NOT NULL DEFAULT 0,
+            recommendations_count INTEGER NOT NULL DEFAULT 0,
+            problems TEXT,
+            inspection_id TEXT,
+            extractor_version TEXT NOT NULL,
+            extracted_at TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TABLE report_pages (
+            report TEXT NOT NULL REFERENCES reports(sha256),
+            page INTEGER NOT NULL,
+            urn TEXT,
+            text TEXT NOT NULL,
+            PRIMARY KEY (report, page)
+        ) STRICT;
+
+        CREATE TABLE report_mentions (
+            id TEXT PRIMARY KEY,
+            urn TEXT NOT NULL,
+            report TEXT NOT NULL REFERENCES reports(sha256),
+            inspection_date TEXT,
+            page INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ({mention_kinds})),
+            quote TEXT NOT NULL,
+            count INTEGER,
+            is_current INTEGER NOT NULL DEFAULT 1
+        ) STRICT;
+
+        CREATE TABLE requirements (
+            id TEXT PRIMARY KEY,
+            urn TEXT NOT NULL,
+            report TEXT NOT NULL REFERENCES reports(sha256),
+            inspection_date TEXT,
+            kind TEXT NOT NULL CHECK (kind IN ('requirement', 'recommendation')),
+            number INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            regulation TEXT,
+            due_date TEXT,
+            page INTEGER,
+            is_current INTEGER NOT NULL DEFAULT 1
+        ) STRICT;
+
+        CREATE TABLE report_disagreements (
+            id TEXT PRIMARY KEY,
+            report TEXT NOT NULL REFERENCES reports(sha256),
+            inspection_id TEXT NOT NULL,
+            urn TEXT NOT NULL,
+            inspection_date TEXT,
+            field TEXT NOT NULL,
+            report_value TEXT,
+            registry_value TEXT,
+            registry_source_id TEXT,
+            is_resolved INTEGER NOT NULL DEFAULT 0,
+            found_at TEXT NOT NULL,
+            checked_at TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TABLE pdf_errors (
+            sha256 TEXT PRIMARY KEY REFERENCES sources(sha256),
+            file_name TEXT,
+            url TEXT,
+            error_kind TEXT NOT NULL CHECK (error_kind IN ({kinds})),
+            message TEXT NOT NULL,
+            extractor_version TEXT NOT NULL,
+            failed_at TEXT NOT NULL
+        ) STRICT;
+
+        CREATE INDEX idx_reports_urn ON reports(urn, inspection_date);
+        CREATE INDEX idx_report_mentions_report ON report_mentions(report);
+        CREATE INDEX idx_report_mentions_urn ON report_mentions(urn, kind);
+        CREATE INDEX idx_requirements_report ON requirements(report);
+        CREATE INDEX idx_requirements_urn ON requirements(urn);
+        CREATE INDEX idx_report_disagreements_report ON report_disagreements(report);
+
+        ALTER TABLE inspections ADD COLUMN report_sha256 TEXT REFERENCES reports(sha256);
+        CREATE INDEX idx_inspections_report ON inspections(report_sha256);
+        """
+    )
+    db["report_pages"].enable_fts(["text"], create_triggers=True, tokenize="porter")
+
+
+# ------------------------------------------------------------------ writing
+
+
+def _id(*parts: object) -> str:
+    return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:20]
+
+
+def _summary(report: InspectionReport, name: str) -> str:
+    judgement = report.judgements.overall or "no judgement"
+    return (
+        f"{name}: {report.inspection_type or 'report'} of {report.urn} on "
+        f"{report.inspection_date or 'an unknown date'} ({judgement}); "
+        f"{report.pages} pages, {len(report.missing_mentions)} missing mentions, "
+        f"{len(report.requirements)} requirements"
+    )
+
+
+def write_report(
+    db: Database,
+    sha256: str,
+    report: InspectionReport,
+    *,
+    url: str | None,
+    file_name: str,
+) -> dict[str, int]:
+    """Upsert one extracted report and its pages, mentions and requirements.
+    The caller holds the transaction."""
+    j = report.judgements
+    db["reports"].upsert(
+        {
+            "sha256": sha256,
+            "urn": report.urn,
+            "url": url,
+            "file_name": file_name,
+            "inspection_date": report.inspection_date,
+            "inspection_end_date": report.inspection_end_date,
+            "inspection_type": report.inspection_type,
+            "inspection_type_as_published": report.inspection_type_as_published,
+            "layout": report.layout,
+            "framework": report.framework,
+            "judgement": j.overall,
+            "judgement_as_published": j.as_published.get("overall"),
+            "helped_and_protected": j.helped_and_protected,
+            "helped_and_protected_as_published": j.as_published.get(
+                "helped_and_protected"
+            ),
+            "leaders_and_managers": j.leaders_and_managers,
+            "leaders_and_managers_as_published": j.as_published.get(
+                "leaders_and_managers"
+            ),
+            "previous_judgement": report.previous_judgement,
+            "previous_inspection_date": report.previous_inspection_date,
+            "enforcement_action_since_last": report.enforcement_action_since_last,
+            "registered_provider": report.registered_provider,
+            "registered_provider_address": report.registered_provider_address,
+            "responsible_individual": report.responsible_individual,
+            "registered_manager": report.registered_manager,
+            "inspectors": json.dumps(list(report.inspectors)),
+            "places": report.places,
+            "pages": report.pages,
+            "missing_mentions_count": len(report.missing_mentions),
+            "requirements_count": len(report.requirements),
+            "recommendations_count": len(report.recommendations),
+            "problems": json.dumps(list(report.problems)) if report.problems else None,
+            "extractor_version": report.extractor_version,
+            "extracted_at": utc_now(),
+        },
+        pk="sha256",
+    )
+    db["report_pages"].upsert_all(
+        (
+            {"report": sha256, "page": number, "urn": report.urn, "text": text}
+            for number, text in enumerate(report.page_texts, start=1)
+        ),
+        pk=("report", "page"),
+    )
+    # rows of an older extraction stay, marked as not current (never deleted)
+    db.execute("UPDATE report_mentions SET is_current = 0 WHERE report = ?", [sha256])
+    db.execute("UPDATE requirements SET is_current = 0 WHERE report = ?", [sha256])
+    mentions = [
+        {
+            "id": _id(sha256, number, m.kind, m.page, m.quote),
+            "urn": report.urn,
+            "report": sha256,
+            "inspection_date": report.inspection_date,
+            "page": m.page,
+            "kind": m.kind,
+            "quote": m.quote,
+            "count": m.count,
+            "is_current": 1,
+        }
+        for number, m in enumerate(report.missing_mentions + report.other_mentions)
+    ]
+    if mentions:
+        db["report_mentions"].upsert_all(mentions, pk="id")
+    items = [
+        {
+            "id": _id(sha256, item.kind, number, item.text),
+            "urn": report.urn,
+            "report": sha256,
+            "inspection_date": report.inspection_date,
+            "kind": item.kind,
+            "number": number,
+            "text": item.text,
+            "regulation": item.regulation,
+            "due_date": item.due_date,
+            "page": item.page,
+            "is_current": 1,
+        }
+        for group in (report.requirements, report.recommendations)
+        for number, item in enumerate(group, start=1)
+    ]
+    if items:
+        db["requirements"].upsert_all(items, pk="id")
+    return {
+        "reports": 1,
+        "report_pages": report.pages,
+        "report_mentions": len(mentions),
+        "requirements": len(items),
+    }
+
+
+def write_failure(db: Database, source: Source, kind: str, message: str) -> None:
+    """Record a PDF that could not be read (the caller holds the transaction)."""
+    record_source(
+        db,
+        source,
+        kind="report",
+        description=f"report PDF that could not be read ({kind})",
+        problems_count=1,
+    )
+    db["pdf_errors"].upsert(
+        {
+            "sha256": source.sha256,
+            "file_name": source.file_name,
+            "url": source.url,
+            "error_kind": kind if kind in ERROR_KINDS else "parse_error",
+            "message": message,
+            "extractor_version": EXTRACTOR_VERSION,
+            "failed_at": utc_now(),
+        },
+        pk="sha256",
+    )
+    record_problem(db, source, f"{kind}: {message}", column="pdf")
+
+
+def _store_outcome(
+    db: Database, source: Source, outcome: Outcome, *, as_at: object = None
+) -> FileResult:
+    if outcome.report is None:
+        kind = outcome.error_kind or "parse_error"
+        message = outcome.message or "unreadable"
+        write_failure(db, source, kind, message)
+        logger.warning("%s", message)
+        return FileResult(source.path, False, message, kind="report")
+    report = outcome.report
+    record_source(
+        db,
+        source,
+        kind="report",
+        description=f"{report.inspection_type or 'inspection'} report for {report.urn}",
+        as_at=report.inspection_date,
+        rows_read=report.pages,
+        rows_loaded=1,
+        problems_count=len(report.problems),
+    )
+    counts = write_report(
+        db, source.sha256, report, url=source.url, file_name=source.file_name
+    )
+    for problem in report.problems:
+        record_problem(db, source, problem, column="report")
+    return FileResult(
+        source.path,
+        True,
+        _summary(report, source.file_name),
+        kind="report",
+        counts=counts,
+    )
+
+
+# ------------------------------------------------------------------- loading
+
+
+def load_report(
+    db: Database,
+    source: Source,
+    *,
+    as_at: object = None,
+    strict: bool = False,
+    limits: Limits | dict | None = None,
+    **_options: object,
+) -> FileResult:
+    """Load one report PDF (``registry.load.load_file`` calls this inside its
+    transaction). A bad PDF is recorded in ``pdf_errors`` and returned as
+    ``FileResult(ok=False)`` without raising (so the record is kept); with
+    ``strict=True`` the classified :class:`ReportError` is raised instead."""
+    outcome = _shared_pool(limits).run(source.path)
+    if strict and outcome.report is None:
+        raise outcome.error()
+    return _store_outcome(db, source, outcome, as_at=as_at)
+
+
+class _OnePool:
+    """A long-lived one-worker sandbox, so loading PDFs one at a time does not
+    start a process per file."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.pool = SandboxPool(workers=1, limits=limits)
+
+    def run(self, path: Path) -> Outcome:
+        return next(iter(self.pool.map([path])))
+
+
+_POOLS: dict[Limits, _OnePool] = {}
+
+
+def _shared_pool(limits: Limits | dict | None) -> _OnePool:
+    resolved = Limits.resolve(limits)
+    if resolved not in _POOLS:
+        import atexit
+
+        _POOLS[resolved] = _OnePool(resolved)
+        atexit.register(_POOLS[resolved].pool.close)
+    return _POOLS[resolved]
+
+
+def needs_extraction(db: Database, sha256: str) -> bool:
+    """True unless the file was read (or refused) by the current extractor."""
+    for table in ("reports", "pdf_errors"):
+        rows = db.execute(
+            f"SELECT extractor_version FROM {table} WHERE sha256 = ?",  # noqa: S608
+            [sha256],
+        ).fetchall()
+        if rows and rows[0][0] == EXTRACTOR_VERSION:
+            return False
+    return True
+
+
+def load_reports(
+    db: Database,
+    paths: Iterable[Path | str],
+    *,
+    workers: int = 2,
+    progress: Callable[[int, int, Outcome], None] | None = None,
+    limits: Limits | dict | None = None,
+    urls: Mapping[str, str] | None = None,
+    is_sample: bool = False,
+    strict: bool = False,
+) -> list[FileResult]:
+    """Load many report PDFs: parse in parallel in sandboxed child processes,
+    write each in its own transaction, then :func:`link_reports`.
+
+    Files already read by the current ``EXTRACTOR_VERSION`` (same SHA-256) are
+    skipped; a new extractor version re-reads them. ``urls`` maps a path (as
+    given) to the URL it was downloaded from. ``strict`` stops at the first
+    bad PDF (raising its :class:`ReportError`) after recording nothing for it.
+    """
+    results: list[FileResult] = []
+    sources: dict[str, Source] = {}
+    for given in paths:
+        path = Path(given)
+        try:
+            digest = sha256_of(path)
+        except OSError as error:
+            results.append(
+                FileResult(
+                    path, False, f"{path.name}: cannot read it ({error.strerror})"
+                )
+            )
+            continue
+        if digest in {s.sha256 for s in sources.values()}:
+            results.append(
+                FileResult(
+                    path,
+                    True,
+                    f"{path.name}: same file as another, skipped",
+                    skipped=True,
+                    kind="report",
+                )
+            )
+            continue
+        if not needs_extraction(db, digest):
+            results.append(
+                FileResult(
+                    path,
+                    True,
+                    f"{path.name}: already loaded (same SHA-256), skipped",
+                    skipped=True,
+                    kind="report",
+                )
+            )
+            continue
+        url = (urls or {}).get(str(given))
+        sources[str(path)] = Source(path, digest, url, None, is_sample)
+    for outcome in extract_many(
+        [s.path for s in sources.values()],
+        workers=workers,
+        limits=limits,
+        progress=progress,
+    ):
+        source = sources[str(outcome.path)]
+        if strict and outcome.report is None:
+            raise outcome.error()
+        try:
+            with db.conn:
+                results.append(_store_outcome(db, source, outcome))
+        except Exception as error:  # a write failed: nothing of this file is kept
+            logger.error("%s: could not be written: %s", source.file_name, error)
+            results.append(
+                FileResult(
+                    source.path,
+                    False,
+                    f"{source.file_name}: could not be written ({error})",
+                    kind="report",
+                )
+            )
+    with db.conn:
+        link_reports(db)
+    return results
+
+
+# ------------------------------------------------------------------- linking
+
+_COMPARED = (
+    ("judgement", "judgement"),
+    ("helped_and_protected", "helped_and_protected"),
+    ("leaders_and_managers", "leaders_and_managers"),
+)
+
+
+def link_reports(db: Database) -> int:
+    """Point ``inspections.report_sha256`` at the report with the same URN
+    whose dates cover the inspection date (and the same type when both say),
+    then record judgement disagreements. Idempotent and cheap (indexed; only
+    unlinked inspections are looked at). Returns how many were linked."""
+    if "reports" not in db.table_names() or "inspections" not in db.table_names():
+        return 0
+    cursor = db.execute(
+        """
+        UPDATE inspections SET report_sha256 = (
+            SELECT r.sha256 FROM reports r
+            WHERE r.urn = inspections.urn
+              AND r.inspection_date IS NOT NULL
+              AND inspections.inspection_date BETWEEN r.inspection_date
+                  AND coalesce(r.inspection_end_date, r.inspection_date)
+              AND (r.inspection_type IS NULL OR r.inspection_type = inspections.event_type)
+            ORDER BY r.extracted_at DESC, r.sha256 LIMIT 1
+        )
+        WHERE report_sha256 IS NULL
+          AND EXISTS (
+            SELECT 1 FROM reports r
+            WHERE r.urn = inspections.urn
+              AND r.inspection_date IS NOT NULL
+              AND inspections.inspection_date BETWEEN r.inspection_date
+                  AND coalesce(r.inspection_end_date, r.inspection_date)
+              AND (r.inspection_type IS NULL OR r.inspection_type = inspections.event_type)
+          )
+        """
+    )
+    linked = cursor.rowcount
+    db.execute(
+        """
+        UPDATE reports SET inspection_id = (
+            SELECT i.id FROM inspections i WHERE i.report_sha256 = reports.sha256
+            ORDER BY i.inspection_date LIMIT 1
+        )
+        WHERE inspection_id IS NULL
+          AND EXISTS (SELECT 1 FROM inspections i WHERE i.report_sha256 = reports.sha256)
+        """
+    )
+    _record_disagreements(db)
+    return linked
+
+
+def _record_disagreements(db: Database) -> None:
+    now = utc_now()
+    rows = db.execute(
+        """
+        SELECT r.sha256, i.id, i.urn, i.inspection_date, i.source_id,
+               r.judgement, i.judgement,
+               r.helped_and_protected, i.helped_and_protected,
+               r.leaders_and_managers, i.leaders_and_managers
+        FROM inspections i JOIN reports r ON r.sha256 = i.report_sha256
+        """
+    ).fetchall()
+    out = []
+    for sha, inspection, urn, day, source_id, *pairs in rows:
+        for index, (field, _column) in enumerate(_COMPARED):
+            ours, theirs = pairs[2 * index], pairs[2 * index + 1]
+            if ours is None or theirs is None:
+                continue
+            key = _id(sha, inspection, field)
+            if ours == theirs:
+                # a disagreement seen before that has gone (the spreadsheet
+                # was corrected): keep the row, mark it resolved
+                db.execute(
+                    "UPDATE report_disagreements SET is_resolved = 1, checked_at = ? "
+                    "WHERE id = ? AND is_resolved = 0",
+                    [now, key],
+                )
+                continue
+            existing = db.execute(
+                "SELECT found_at FROM report_disagreements WHERE id = ?", [key]
+            ).fetchone()
+            out.append(
+                {
+                    "id": key,
+                    "report": sha,
+                    "inspection_id": inspection,
+                    "urn": urn,
+                    "inspection_date": day,
+                    "field": field,
+                    "report_value": ours,
+                    "registry_value": theirs,
+                    "registry_source_id": source_id,
+                    "is_resolved": 0,
+                    "found_at": existing[0] if existing else now,
+                    "checked_at": now,
+                }
+            )
+    if out:
+        db["report_disagreements"].upsert_all(out, pk="id")
+
+
+# ----------------------------------------------------------------------- CLI
+
+
+@click.command(name="extract-report")
+@click.argument("pdf", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--text/--no-text", default=False, help="Include the text of every page")
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=True,
+    help="Parse in a child process with memory and time limits (default)",
+)
+@click.option("--timeout", type=float, default=90.0, help="Wall-clock limit in seconds")
+@click.option("--memory-mb", type=int, default=1024, help="Memory limit in MB")
+def extract_report_command(
+    pdf: Path, text: bool, sandbox: bool, timeout: float, memory_mb: int
+) -> None:
+    """Print what a report PDF says, as JSON (a debugging aid).
+
+    A PDF that cannot be read prints a JSON error with its class
+    (not_pdf, truncated, encrypted, too_large, too_many_pages, timeout,
+    memory, parse_error, empty_text, unrecognised_layout) and exits 1.
+
+    Example:
+
+    \b
+        ofsted-homes extract-report report.pdf
+    """
+    import dataclasses
+
+    from extract.reports import extract_report
+    from extract.sandbox import run_sandboxed
+
+    limits = Limits(memory_bytes=memory_mb << 20, wall_seconds=timeout)
+    if not pdf.exists():
+        _print_error(pdf, "not_pdf", f"{pdf}: no such file")
+        sys.exit(1)
+    if sandbox:
+        outcome = run_sandboxed(pdf, limits=limits)
+        report, kind, message = outcome.report, outcome.error_kind, outcome.message
+    else:
+        try:
+            report, kind, message = extract_report(pdf), None, None
+        except ReportError as error:
+            report, kind, message = None, error.kind, str(error)
+    if report is None:
+        _print_error(pdf, kind or "parse_error", message or "")
+        sys.exit(1)
+    data = dataclasses.asdict(report)
+    if not text:
+        data.pop("page_texts", None)
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _print_error(pdf: Path, kind: str, message: str) -> None:
+    click.echo(
+        json.dumps(
+            {"file": str(pdf), "error": kind, "message": message}, ensure_ascii=False
+        )
+    )
+
+
+@click.command(name="load-reports")
+@click.argument("db_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option("--workers", type=int, default=2, help="Parallel worker processes")
+@click.option("--sample", is_flag=True, help="Mark the loaded files as sample data")
+@click.option(
+    "--strict", is_flag=True, help="Stop at the first PDF that cannot be read"
+)
+@click.option("--silent", is_flag=True, help="No progress bar or summary")
+@click.option("-v", "--verbose", is_flag=True, help="Log every problem as it is found")
+def load_reports_command(
+    db_path: Path,
+    files: tuple[Path, ...],
+    workers: int,
+    sample: bool,
+    strict: bool,
+    silent: bool,
+    verbose: bool,
+) -> None:
+    """Load many inspection report PDFs in parallel, with a progress bar.
+
+    Each PDF is parsed in a child process with memory and time limits and
+    written in its own transaction; a bad PDF becomes a row in `pdf_errors`
+    and never stops the batch. Files already read by this extractor version
+    are skipped.
+
+    Example:
+
+    \b
+        ofsted-homes load-reports registry.db raw/report/*.pdf
+    """
+    from registry.cli import configure_logging
+    from registry.db import open_registry
+
+    configure_logging(verbose, silent)
+    db = open_registry(db_path)
+    bar_context = (
+        contextlib.nullcontext(None)
+        if silent
+        else click.progressbar(
+            length=len(files), label="Reading reports", file=sys.stderr, show_pos=True
+        )
+    )
+    with bar_context as bar:
+
+        def progress(_done: int, _total: int, _outcome: Outcome) -> None:
+            if bar is not None:
+                bar.update(1)
+
+        try:
+            results = load_reports(
+                db,
+                files,
+                workers=workers,
+                progress=progress,
+                is_sample=sample,
+                strict=strict,
+            )
+        except ReportError as error:
+            raise click.ClickException(str(error)) from None
+    loaded = sum(1 for r in results if r.ok and not r.skipped)
+    skipped = sum(1 for r in results if r.skipped)
+    failed = [r for r in results if not r.ok]
+    if verbose:
+        for result in failed:
+            click.echo(f"Error: {result.summary}", err=True)
+    if not silent:
+        click.echo(
+            f"Loaded {loaded:,} reports into {db_path.name}, {skipped:,} already "
+            f"loaded, {len(failed):,} could not be read (see the pdf_errors table); "
+            f"{db['reports'].count:,} reports, "
+            f"{db['report_mentions'].count:,} mentions in all",
+            err=True,
+        )
+    if failed:
+        sys.exit(1)
