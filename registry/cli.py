@@ -144,3 +144,7 @@ cli.add_command(refresh_command)
 from sample_site.cli import sample_site  # noqa: E402
 
 cli.add_command(sample_site)
+from registry.reports import extract_report_command, load_reports_command  # noqa: E402
+
+cli.add_command(extract_report_command)
+cli.add_command(load_reports_command)

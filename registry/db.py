@@ -13,6 +13,7 @@ MIGRATION_SETS = [
     "registry.migrations:migrations",
     "registry.incidents:migrations",
     "registry.refresh:migrations",
+    "registry.reports:migrations",
 ]
 
 
