@@ -31,6 +31,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -344,7 +345,7 @@ def refresh(
     with refresh_lock(db_path):
         previous = last_good(db_path)
         if crawls is None:
-            crawls = []
+            plans = []
             for spider in spiders:
                 arguments = {}
                 if spider == "reports":
@@ -358,11 +359,22 @@ def refresh(
                 say(
                     f"Crawling {spider}{' since ' + arguments['since'] if arguments else ''} …"
                 )
-                crawl = run_spider(
-                    spider, data_dir=data_dir, settings=settings, arguments=arguments
-                )
+                plans.append((spider, arguments))
+            # the spiders crawl different sites: run them side by side
+            with ThreadPoolExecutor(max_workers=len(plans) or 1) as pool:
+                futures = [
+                    pool.submit(
+                        run_spider,
+                        spider,
+                        data_dir=data_dir,
+                        settings=settings,
+                        arguments=arguments,
+                    )
+                    for spider, arguments in plans
+                ]
+                crawls = [future.result() for future in futures]
+            for crawl in crawls:
                 say(_crawl_line(crawl))
-                crawls.append(crawl)
         result = RefreshResult(ok=True, crawls=crawls)
         for crawl in crawls:
             result.reasons += gate(
