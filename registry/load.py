@@ -172,7 +172,7 @@ def load_file(
         )
     loader = _choose_loader(path)
     try:
-        with db.conn:  # one transaction: all of the file or none of it
+        with db.atomic():  # one transaction: all of the file or none of it
             # a provisional row that problems can point at; the loader completes it
             record_source(db, source, kind="pending")
             return loader(db, source, as_at=as_at, strict=strict)

@@ -46,6 +46,14 @@ def load_tabular(
         for marker, spec in _OTHER_TABLES.items():
             if marker in header:
                 return lazy_loader(spec)(db, source, rows=sheet.rows, strict=strict)
+    names = [s.name for s in sheets if s.name]
+    if names:
+        raise UnrecognisedFile(
+            f"{source.file_name}: none of this workbook's sheets ({', '.join(names)}) is "
+            "an Ofsted providers or inspections table (a header row with 'URN' and "
+            "'Provision type') or a DfE missing-from-care table. Check that this is the "
+            "right download."
+        )
     raise UnrecognisedFile(
         f"{source.file_name}: not a file we recognise. Expected an Ofsted children's "
         "social care workbook or CSV (a header row with 'URN' and 'Provision type'), "

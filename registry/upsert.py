@@ -1,7 +1,7 @@
 """Fast bulk upserts: ``INSERT … ON CONFLICT DO UPDATE`` through executemany.
 
 An upsert changes the row in place, so rows that point at it keep their
-foreign keys; never ``INSERT OR REPLACE`` (which deletes first, and cascades).
+foreign keys; never the insert-or-replace form (which deletes first, and cascades).
 """
 
 from __future__ import annotations
