@@ -678,7 +678,7 @@ _NUMBER_WORD = (
     r"(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?|"
     r"eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|"
     r"one|two|three|four|five|six|seven|eight|nine|ten|"
-    r"(?:a|one|two|three)\s+hundred(?:\s+and\s+\w+)?)"
+    r"(?:a|one|two|three)\s+hundred(?:\s+and\s+\w+)?|no)"
 )
 _COUNT = re.compile(
     rf"(?<![\w/.])(?P<n>\d{{1,4}}|{_NUMBER_WORD})\s+"
@@ -743,7 +743,10 @@ def _blocks(lines: list[str]) -> list[str]:
 def sentences(lines: list[str]) -> list[str]:
     out = []
     for block in _blocks(lines):
-        out.extend(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
+        for sentence in _SENTENCE_END.split(block):
+            sentence = sentence.strip().lstrip("•●▪").strip()
+            if sentence:
+                out.append(sentence)
     return out
 
 
