@@ -47,19 +47,13 @@ MIX_ORDER = [
     "Not yet judged",
 ]
 
-# DfE CLA_group measures, as the registry stores them (verbatim).
-INCIDENTS = "Number of missing incidents during the year"
-CHILDREN_MISSING = "Children who had a missing incident during the year"
-LOOKED_AFTER = "Children looked after during the year"
-AWAY_INCIDENTS = (
-    "Number of away from placement without authorisation incidents during the year"
+# DfE CLA_group measures, by the short names the registry stores (extract/dfe.py).
+MISSING_MEASURES = (
+    "missing_incidents",
+    "children_missing",
+    "children_looked_after",
+    "away_incidents",
 )
-MISSING_MEASURES = {
-    INCIDENTS: "missing_incidents",
-    CHILDREN_MISSING: "children_missing",
-    LOOKED_AFTER: "children_looked_after",
-    AWAY_INCIDENTS: "away_incidents",
-}
 
 SNIPPET_START, SNIPPET_END = "[[", "]]"
 
@@ -99,12 +93,12 @@ def pivot_missing(rows):
     dict per year. A suppressed cell stays None with its symbol, never 0."""
     years = {}
     for row in rows:
-        key = MISSING_MEASURES.get(row["measure"])
-        if key is None:
+        key = row["measure"]
+        if key not in MISSING_MEASURES:
             continue
         if row["year"] not in years:
             years[row["year"]] = {"year": row["year"], "release": row["release"]}
-            for name in MISSING_MEASURES.values():
+            for name in MISSING_MEASURES:
                 years[row["year"]].update({name: None, name + "_symbol": None})
         year = years[row["year"]]
         year[key] = row["value"]

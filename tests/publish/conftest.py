@@ -231,11 +231,12 @@ REPORTS = [
         ],
     ),
 ]
-INCIDENTS = "Number of missing incidents during the year"
-CHILDREN = "Children who had a missing incident during the year"
-LOOKED_AFTER = "Children looked after during the year"
-PERCENT = "Percentage of children who had a missing incident during the year"
-AWAY = "Number of away from placement without authorisation incidents during the year"
+# DfE measures by the short names extract/dfe.py gives them.
+INCIDENTS = "missing_incidents"
+CHILDREN = "children_missing"
+LOOKED_AFTER = "children_looked_after"
+PERCENT = "pct_children_missing"
+AWAY = "away_incidents"
 # year, level, la_code, area_code, la_name, region_name, measure, value, symbol, release
 LA_STATS = [
     (
@@ -452,8 +453,8 @@ def build_registry(path: Path, *, is_sample: bool = True) -> Path:
             [{"id": k, "name": v} for k, v in OWNERS.items()], pk="id"
         )
         _homes(db)
-        _inspections(db)
         _reports(db)
+        _inspections(db)
         db["la_missing_stats"].upsert_all(
             [
                 dict(
@@ -603,8 +604,6 @@ def _homes(db) -> None:
 
 
 def _inspections(db) -> None:
-    if "report_sha256" not in db["inspections"].columns_dict:
-        db["inspections"].add_column("report_sha256", str)
     rows = []
     for urn, day, kind, judgement in INSPECTIONS:
         has_report = any(r[0] == urn and r[1] == day for r in REPORTS)
@@ -625,59 +624,53 @@ def _inspections(db) -> None:
     db["inspections"].upsert_all(rows, pk="id")
 
 
-REPORT_TABLES = """
-CREATE TABLE IF NOT EXISTS reports (
-    sha256 TEXT PRIMARY KEY, urn TEXT, url TEXT, inspection_date TEXT,
-    inspection_type TEXT, overall_judgement TEXT, registered_provider TEXT,
-    registered_provider_address TEXT, pages INTEGER
-);
-CREATE TABLE IF NOT EXISTS report_pages (
-    report TEXT NOT NULL REFERENCES reports(sha256), page INTEGER NOT NULL, text TEXT,
-    PRIMARY KEY (report, page)
-);
-CREATE TABLE IF NOT EXISTS report_mentions (
-    id INTEGER PRIMARY KEY, urn TEXT, report TEXT REFERENCES reports(sha256),
-    page INTEGER, kind TEXT, quote TEXT, count INTEGER
-);
-"""
-
-
 def _reports(db) -> None:
-    """Rows in the report tables (issue 3); creates the tables if the report
-    reader's migration has not made them."""
-    created_here = not db["reports"].exists()
-    db.executescript(REPORT_TABLES)
+    """Rows in the report tables of ``registry.reports`` (issue 3)."""
     for number, (urn, day, page, text, mentions) in enumerate(REPORTS):
         sha = report_sha(urn, day)
+        db["sources"].upsert(
+            {
+                "sha256": sha,
+                "file_name": f"{urn}-{day}.pdf",
+                "kind": "report",
+                "loaded_at": "2026-01-01T00:00:00Z",
+            },
+            pk="sha256",
+        )
         db["reports"].upsert(
             {
                 "sha256": sha,
                 "urn": urn,
                 "url": f"https://files.ofsted.gov.uk/v1/file/{50000000 + number}",
+                "file_name": f"{urn}-{day}.pdf",
                 "inspection_date": day,
                 "inspection_type": "Full inspection",
+                "layout": "sccif",
                 "registered_provider": OWNERS[{h[0]: h[4] for h in HOMES}[urn]],
                 "pages": 8,
+                "extractor_version": "test",
+                "extracted_at": "2026-01-01T00:00:00Z",
             },
             pk="sha256",
         )
         db["report_pages"].upsert(
-            {"report": sha, "page": page, "text": text}, pk=("report", "page")
+            {"report": sha, "page": page, "urn": urn, "text": text},
+            pk=("report", "page"),
         )
         for kind, count, quote in mentions:
-            db["report_mentions"].insert(
+            db["report_mentions"].upsert(
                 {
+                    "id": f"{sha[:12]}-{page}-{kind}",
                     "urn": urn,
                     "report": sha,
+                    "inspection_date": day,
                     "page": page,
                     "kind": kind,
                     "quote": quote,
                     "count": count,
-                }
+                },
+                pk="id",
             )
-    if created_here or not db["report_pages_fts"].exists():
-        db["report_pages"].enable_fts(["text"], create_triggers=True, replace=False)
-    db["report_pages"].rebuild_fts()
 
 
 @pytest.fixture(scope="session")
