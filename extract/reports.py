@@ -903,6 +903,8 @@ def detect_layout(pages: list[list[str]]) -> tuple[str | None, str | None]:
     """(layout, the title line) from the first page."""
     first = pages[0][:12] if pages else []
     text = fold(" ".join(" ".join(p) for p in pages[:3]))
+    # a judgement word can sit between the wrapped lines of a label
+    text = re.sub(r"\s+", " ", re.sub(_JUDGEMENT, " ", text))
     for line in first:
         for pattern, layout in _TITLES:
             if pattern.match(line):
