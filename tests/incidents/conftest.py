@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import os
 from pathlib import Path
 
@@ -136,64 +137,46 @@ def all_text(db) -> str:
     return "\n".join(parts)
 
 
-def ensure_report_tables(db) -> None:
-    """The report reader's tables, created here only if that area's migrations
-    are not in the registry yet (columns as the brief gives them)."""
-    if "reports" not in db.table_names():
-        db.execute(
-            "create table reports (sha256 text primary key, urn text, url text, inspection_date text)"
-        )
-    if "report_mentions" not in db.table_names():
-        db.execute(
-            "create table report_mentions (id integer primary key, urn text, report text, page integer, kind text, quote text, count integer)"
-        )
-
-
-def _filler(column) -> object:
-    kind = (column.type or "").upper()
-    if "INT" in kind or "REAL" in kind:
-        return 0
-    return "x"
-
-
 def add_report_mention(
-    db, urn, inspection_date, *, count, quote, kind="missing", page=4
+    db, urn, inspection_date, *, count, quote, kind="missing", page=4, number=0
 ):
-    ensure_report_tables(db)
-    sha = f"{urn}-{inspection_date}".encode().hex()[:64].ljust(64, "0")
-    report = {
-        "sha256": sha,
-        "urn": urn,
-        "url": f"https://files.ofsted.gov.uk/v1/file/{urn}",
-        "inspection_date": inspection_date,
-    }
-    _insert_with_fillers(db, "reports", report)
-    mention = {
-        "urn": urn,
-        "report": sha,
-        "page": page,
-        "kind": kind,
-        "quote": quote,
-        "count": count,
-    }
-    _insert_with_fillers(db, "report_mentions", mention)
-
-
-def _insert_with_fillers(db, table, row) -> None:
-    full = dict(row)
-    for column in db[table].columns:
-        if (
-            column.name not in full
-            and column.notnull
-            and column.default_value is None
-            and not column.is_pk
-        ):
-            full[column.name] = _filler(column)
-    existing_pk = db[table].pks
-    if existing_pk != ["rowid"] and all(k in full for k in existing_pk):
-        db[table].upsert(full, pk=existing_pk)
-    else:
-        db[table].insert(full)
+    """A report and one of its sentences, in the report reader's tables
+    (registry.reports), as its loader would write them."""
+    sha = hashlib.sha256(f"{urn}-{inspection_date}".encode()).hexdigest()
+    db["sources"].upsert(
+        {
+            "sha256": sha,
+            "file_name": f"{urn}.pdf",
+            "kind": "report",
+            "loaded_at": "2026-01-01T00:00:00Z",
+        },
+        pk="sha256",
+    )
+    db["reports"].upsert(
+        {
+            "sha256": sha,
+            "urn": urn,
+            "url": f"https://files.ofsted.gov.uk/v1/file/{urn}",
+            "inspection_date": inspection_date,
+            "layout": "sccif",
+            "pages": 8,
+            "extractor_version": "test",
+            "extracted_at": "2026-01-01T00:00:00Z",
+        },
+        pk="sha256",
+    )
+    db["report_mentions"].insert(
+        {
+            "id": f"{sha[:12]}-{page}-{kind}-{number}",
+            "urn": urn,
+            "report": sha,
+            "inspection_date": inspection_date,
+            "page": page,
+            "kind": kind,
+            "quote": quote,
+            "count": count,
+        }
+    )
 
 
 def metadata() -> dict:
@@ -239,7 +222,6 @@ def kit():
         add_home=add_home,
         build_registry=build_registry,
         add_report_mention=add_report_mention,
-        ensure_report_tables=ensure_report_tables,
         run_canned=run_canned,
         canned_sql=canned_sql,
         metadata=metadata,
