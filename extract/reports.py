@@ -248,7 +248,7 @@ def check_file(path: Path, *, max_bytes: int = MAX_BYTES) -> None:
             f"{path.name}: {size:,} bytes, more than the {max_bytes:,} a report can be; "
             "check it is an inspection report"
         )
-    if b"%PDF-" not in head:
+    if not head.lstrip(b"\xef\xbb\xbf \t\r\n\x00").startswith(b"%PDF-"):
         found = head[:20].decode("latin-1").strip()
         raise NotPdf(
             f"{path.name} byte 0: expected '%PDF-', found {found!r}; this is not a "
