@@ -211,7 +211,7 @@ def _clean_name(text: str | None) -> str:
 
 
 _LA_NOISE = re.compile(
-    r"\b(london borough of|royal borough of|city of|county of|council|county|"
+    r"\b(london borough of|royal borough of|city of|county of|council|county|city|"
     r"borough|metropolitan|district|of|the|mbc|cc|bc)\b"
 )
 _LA_ALIASES = {
