@@ -436,8 +436,9 @@ def load_reports(
 
     Files already read by the current ``EXTRACTOR_VERSION`` (same SHA-256) are
     skipped; a new extractor version re-reads them. ``urls`` maps a path (as
-    given) to the URL it was downloaded from. ``strict`` stops at the first
-    bad PDF (raising its :class:`ReportError`) after recording nothing for it.
+    given) to the URL it was downloaded from. With ``strict`` a bad PDF is
+    refused with nothing recorded (no ``pdf_errors`` row); it never raises.
+    Results come back in the order the files finish.
     """
     results: list[FileResult] = []
     sources: dict[str, Source] = {}
@@ -484,7 +485,11 @@ def load_reports(
     ):
         source = sources[str(outcome.path)]
         if strict and outcome.report is None:
-            raise outcome.error()
+            # strict: refuse the file and keep nothing of it (as load_file does)
+            results.append(
+                FileResult(source.path, False, outcome.message or "", kind="report")
+            )
+            continue
         try:
             with db.conn:
                 results.append(_store_outcome(db, source, outcome))
@@ -718,17 +723,14 @@ def load_reports_command(
             if bar is not None:
                 bar.update(1)
 
-        try:
-            results = load_reports(
-                db,
-                files,
-                workers=workers,
-                progress=progress,
-                is_sample=sample,
-                strict=strict,
-            )
-        except ReportError as error:
-            raise click.ClickException(str(error)) from None
+        results = load_reports(
+            db,
+            files,
+            workers=workers,
+            progress=progress,
+            is_sample=sample,
+            strict=strict,
+        )
     loaded = sum(1 for r in results if r.ok and not r.skipped)
     skipped = sum(1 for r in results if r.skipped)
     failed = [r for r in results if not r.ok]
