@@ -19,6 +19,7 @@ import hashlib
 import importlib
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,9 +149,13 @@ def load_file(
     is_sample: bool = False,
     url: str | None = None,
     fetched_at: str | None = None,
+    prepared: Future | None = None,
 ) -> FileResult:
     """Load one file in one transaction. Never raises for a bad file: the
-    result says what went wrong, and nothing of that file is kept."""
+    result says what went wrong, and nothing of that file is kept.
+
+    ``prepared`` is a future of ``registry.spreadsheets.parse_tabular`` when a
+    worker process has read the file already."""
     path = Path(path)
     try:
         if not path.exists():
@@ -175,7 +180,8 @@ def load_file(
         with db.atomic():  # one transaction: all of the file or none of it
             # a provisional row that problems can point at; the loader completes it
             record_source(db, source, kind="pending")
-            return loader(db, source, as_at=as_at, strict=strict)
+            extra = {"parsed": prepared} if prepared is not None else {}
+            return loader(db, source, as_at=as_at, strict=strict, **extra)
     except ExtractError as error:
         return FileResult(path, False, str(error))
 
@@ -211,6 +217,66 @@ def lazy_loader(spec: str) -> Loader:
     return loader
 
 
+class _Readahead:
+    """Read (parse) the next spreadsheets in a worker process while the main
+    process writes the current one: the two cores work at once. Files already
+    loaded are not read."""
+
+    LOOKAHEAD = 2
+
+    def __init__(
+        self, db: Database, paths: list[Path], *, as_at: dt.date | None
+    ) -> None:
+        self.as_at = as_at
+        self.queue = (
+            [p for p in paths if _needs_loading(db, p)] if len(paths) > 1 else []
+        )
+        self.futures: dict[Path, Future] = {}
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Readahead:
+        if len(self.queue) > 1:
+            self.pool = ProcessPoolExecutor(max_workers=1)
+            for path in self.queue[: self.LOOKAHEAD]:
+                self._submit(path)
+        return self
+
+    def _submit(self, path: Path) -> None:
+        from registry.spreadsheets import parse_tabular
+
+        assert self.pool is not None
+        self.futures[path] = self.pool.submit(parse_tabular, path, as_at=self.as_at)
+
+    def next_for(self, path: Path) -> Future | None:
+        future = self.futures.pop(path, None)
+        if self.pool is not None and path in self.queue:
+            index = self.queue.index(path) + self.LOOKAHEAD
+            if index < len(self.queue) and self.queue[index] not in self.futures:
+                self._submit(self.queue[index])
+        return future
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def _needs_loading(db: Database, path: Path) -> bool:
+    try:
+        if is_pdf(path) or path.stat().st_size == 0:
+            return False
+        return not db["sources"].count_where("sha256 = ?", [sha256_of(path)])
+    except OSError:
+        return False
+
+
+def is_pdf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(5) == b"%PDF-"
+    except OSError:
+        return False
+
+
 def load_files(
     db: Database,
     paths: Iterable[Path],
@@ -219,15 +285,50 @@ def load_files(
     strict: bool = False,
     is_sample: bool = False,
     echo: Callable[[str], None] | None = None,
+    workers: int = 2,
 ) -> list[FileResult]:
-    """Load many files; one bad file never stops the others. After loading,
-    the derived tables (`homes`, `inspections`) are brought up to date."""
-    results = []
-    paths = list(paths)
-    for number, path in enumerate(paths, start=1):
-        if echo and len(paths) > 1:
-            echo(f"[{number}/{len(paths)}] {Path(path).name} …")
-        results.append(
-            load_file(db, path, as_at=as_at, strict=strict, is_sample=is_sample)
-        )
-    return results
+    """Load many files; one bad file never stops the others.
+
+    Spreadsheets and CSV files load one by one, each in its own transaction.
+    Report PDFs are parsed in parallel in sandboxed child processes
+    (``registry.reports.load_reports``). Afterwards inspections are linked to
+    the reports that describe them.
+    """
+    paths = [Path(p) for p in paths]
+    pdfs = [p for p in paths if is_pdf(p)]
+    others = [p for p in paths if p not in set(pdfs)]
+    results: dict[Path, FileResult] = {}
+    with _Readahead(db, others, as_at=as_at) as readahead:
+        for number, path in enumerate(others, start=1):
+            if echo and len(others) > 1:
+                echo(f"[{number}/{len(others)}] {path.name} …")
+            results[path] = load_file(
+                db,
+                path,
+                as_at=as_at,
+                strict=strict,
+                is_sample=is_sample,
+                prepared=readahead.next_for(path),
+            )
+    if pdfs:
+        from registry.reports import load_reports
+
+        def progress(done: int, total: int, _outcome: object) -> None:
+            if echo and (done == total or done % 25 == 0):
+                echo(f"Reading reports: {done:,}/{total:,}")
+
+        for result in load_reports(
+            db,
+            pdfs,
+            workers=workers,
+            progress=progress,
+            is_sample=is_sample,
+            strict=strict,
+        ):
+            results[result.path] = result
+    elif "reports" in db.table_names():
+        from registry.reports import link_reports
+
+        with db.atomic():
+            link_reports(db)
+    return [results[p] for p in paths if p in results]

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import asdict
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
 
 from sqlite_utils import Database
 
 from extract import dfe, ofsted
 from extract.errors import StrictModeError, UnrecognisedFile
 from extract.normalise import clean_text, fold, inspection_id, is_independent, owner_id
-from extract.tables import Sheet, read_sheets
+from extract.tables import read_sheets
 from registry.derive import (
     add_home_observations,
     add_home_snapshots,
@@ -29,33 +31,48 @@ logger = logging.getLogger(__name__)
 _OTHER_TABLES = {"police_force": "registry.police:load_police_table"}
 
 
-def load_tabular(
-    db: Database, source: Source, *, as_at: dt.date | None = None, strict: bool = False
-) -> FileResult:
-    """Recognise a CSV or workbook by its content and load it."""
-    sheets = read_sheets(source.path)
+@dataclass
+class Parsed:
+    """What a tabular file holds, read by the pure readers (picklable, so a
+    worker process can read the next file while this one is written)."""
+
+    kind: str  # "ofsted", "dfe" or "other"
+    ofsted: ofsted.OfstedFile | None = None
+    dfe: dfe.DfeTable | None = None
+    loader: str | None = None
+    rows: list[list[object]] | None = None
+
+
+def parse_tabular(path: Path, *, as_at: dt.date | None = None) -> Parsed:
+    """Recognise a CSV or workbook by its content and read it (no database)."""
+    sheets = read_sheets(path)
     if any(ofsted.is_ofsted_table(s) for s in sheets):
-        return _load_ofsted(db, source, sheets, as_at=as_at, strict=strict)
+        return Parsed(
+            "ofsted",
+            ofsted=ofsted.read_ofsted(sheets, file_name=path.name, as_at=as_at),
+        )
     for sheet in sheets:
         if dfe.recognise(sheet):
-            return _load_dfe(db, source, sheet, as_at=as_at, strict=strict)
+            return Parsed(
+                "dfe", dfe=dfe.read_dfe(sheet, file_name=path.name, as_at=as_at)
+            )
     for sheet in sheets:
         header = {
             fold(clean_text(c) or "") for c in (sheet.rows[0] if sheet.rows else [])
         }
         for marker, spec in _OTHER_TABLES.items():
             if marker in header:
-                return lazy_loader(spec)(db, source, rows=sheet.rows, strict=strict)
+                return Parsed("other", loader=spec, rows=sheet.rows)
     names = [s.name for s in sheets if s.name]
     if names:
         raise UnrecognisedFile(
-            f"{source.file_name}: none of this workbook's sheets ({', '.join(names)}) is "
+            f"{path.name}: none of this workbook's sheets ({', '.join(names)}) is "
             "an Ofsted providers or inspections table (a header row with 'URN' and "
             "'Provision type') or a DfE missing-from-care table. Check that this is the "
             "right download."
         )
     raise UnrecognisedFile(
-        f"{source.file_name}: not a file we recognise. Expected an Ofsted children's "
+        f"{path.name}: not a file we recognise. Expected an Ofsted children's "
         "social care workbook or CSV (a header row with 'URN' and 'Provision type'), "
         "or a DfE children-looked-after missing file (columns time_period, "
         "geographic_level, CLA_group/missing_status, number). Check that this is the "
@@ -63,19 +80,35 @@ def load_tabular(
     )
 
 
+def load_tabular(
+    db: Database,
+    source: Source,
+    *,
+    as_at: dt.date | None = None,
+    strict: bool = False,
+    parsed: Future | None = None,
+) -> FileResult:
+    """Load a CSV or workbook. ``parsed`` is the (future) result of
+    :func:`parse_tabular` when a worker has already read the file."""
+    content = (
+        parsed.result()
+        if parsed is not None
+        else parse_tabular(source.path, as_at=as_at)
+    )
+    if content.kind == "ofsted":
+        return _load_ofsted(db, source, content.ofsted, strict=strict)
+    if content.kind == "dfe":
+        return _load_dfe(db, source, content.dfe, strict=strict)
+    return lazy_loader(content.loader)(db, source, rows=content.rows, strict=strict)
+
+
 # -------------------------------------------------------------------- Ofsted
 
 
 def _load_ofsted(
-    db: Database,
-    source: Source,
-    sheets: list[Sheet],
-    *,
-    as_at: dt.date | None,
-    strict: bool,
+    db: Database, source: Source, parsed: ofsted.OfstedFile, *, strict: bool
 ) -> FileResult:
     ensure_reference_data(db)
-    parsed = ofsted.read_ofsted(sheets, file_name=source.file_name, as_at=as_at)
     homes: set[str] = set()
     inspections = problems = rows_read = other = 0
     parts = []
@@ -220,10 +253,9 @@ def _sheet(name: str | None) -> str:
 
 
 def _load_dfe(
-    db: Database, source: Source, sheet: Sheet, *, as_at: dt.date | None, strict: bool
+    db: Database, source: Source, table: dfe.DfeTable, *, strict: bool
 ) -> FileResult:
     ensure_reference_data(db)
-    table = dfe.read_dfe(sheet, file_name=source.file_name, as_at=as_at)
     for bad in table.bad_cells:
         if strict:
             raise StrictModeError(
@@ -236,7 +268,7 @@ def _load_dfe(
     release = table.release
     if table.kind == dfe.NATIONAL_MISSING:
         rows = [
-            {**asdict(s), "release": release, "source_id": source.sha256}
+            {**ofsted.as_row(s), "release": release, "source_id": source.sha256}
             for s in table.statistics
         ]
         _upsert_stats(
@@ -254,7 +286,7 @@ def _load_dfe(
         )
         rows = []
         for s in table.statistics:
-            row = {**asdict(s), "release": release, "source_id": source.sha256}
+            row = {**ofsted.as_row(s), "release": release, "source_id": source.sha256}
             row.pop("old_la_code")
             if target == "la_placement_stats":
                 row.pop("region_name")

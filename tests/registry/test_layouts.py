@@ -181,13 +181,13 @@ def test_workbook_with_several_sheets_and_float_urns(tmp_path):
         sheet.append(["Title"])
         sheet.append(["This worksheet contains one table"])
         sheet.append([""])
-    at.append(header + ["Organisation which owns the provider"])
+    at.append([*header, "Organisation which owns the provider"])
     at.append(["link", 2590934, "Children's home", "Lewisham", "Private", 2.0, "Zone"])
     at.append(
         ["link", 1027077, "Secure Training Centre", "Milton Keynes", "Private", 80]
     )
     in_year.append(
-        header + ["Inspection event type", "Inspection date", "Overall effectiveness"]
+        [*header, "Inspection event type", "Inspection date", "Overall effectiveness"]
     )
     in_year.append(
         ["link", 2590934.0, "Children's home", "Lewisham", "Private", 2,
