@@ -155,16 +155,12 @@ async def has_table(db, table, column=None):
 
 
 async def is_sample(datasette):
-    cached = getattr(datasette, "_ofsted_is_sample", None)
-    if cached is None:
-        try:
-            _, db = registry_database(datasette)
-            found = await rows(db, "select max(is_sample) as s from sources")
-            cached = bool(found and found[0]["s"])
-        except Exception:  # no registry or no sources table: say nothing
-            cached = False
-        datasette._ofsted_is_sample = cached
-    return cached
+    try:
+        _, db = registry_database(datasette)
+        found = await rows(db, "select max(is_sample) as s from sources")
+    except Exception:  # no registry or no sources table: say nothing
+        return False
+    return bool(found and found[0]["s"])
 
 
 MEASURE_PARAMS = {f"m{n}": measure for n, measure in enumerate(MISSING_MEASURES)}
@@ -250,7 +246,8 @@ async def home_page(datasette, request):
             """select m.kind, m.quote, m.count, m.page, r.url as report_url,
             r.inspection_date from report_mentions m
             join reports r on r.sha256 = m.report
-            where m.urn = :urn order by r.inspection_date desc, m.page""",
+            where m.urn = :urn and m.is_current = 1
+            order by r.inspection_date desc, m.page""",
             {"urn": urn},
         )
     la_missing = (
@@ -455,9 +452,12 @@ def register_routes():
 
 
 @hookimpl
-def extra_template_vars(datasette):
+def startup(datasette):
+    # A Jinja global rather than extra_template_vars: error pages (404s) are
+    # rendered without the plugin hooks, and must carry the label too. The
+    # published file is immutable, so once at start-up is enough.
     async def inner():
-        return {"ofsted_is_sample": await is_sample(datasette)}
+        datasette.jinja_env.globals["ofsted_is_sample"] = await is_sample(datasette)
 
     return inner
 
