@@ -62,7 +62,8 @@ INSPECTOR_SETTINGS: dict[str, Any] = {
 
 def load_metadata(database_name: str, path: Path = METADATA_PATH) -> dict[str, Any]:
     """metadata.yml, with its ``registry`` database entry renamed to
-    ``database_name`` (Datasette names a database after its file)."""
+    ``database_name`` (Datasette names a database after its file) and the SQL
+    of canned queries folded away unless a query says ``hide_sql: false``."""
     try:
         metadata = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
@@ -73,6 +74,10 @@ def load_metadata(database_name: str, path: Path = METADATA_PATH) -> dict[str, A
     databases = metadata.setdefault("databases", {})
     if database_name != METADATA_DATABASE and METADATA_DATABASE in databases:
         databases[database_name] = databases.pop(METADATA_DATABASE)
+    for database in databases.values():
+        for query in (database.get("queries") or {}).values():
+            # Stories open on their form and results; "show" reveals the SQL.
+            query.setdefault("hide_sql", True)
     return metadata
 
 

@@ -19,7 +19,9 @@
       var colour = colourFor(d.label, i);
       return {
         label: d.label, data: d.data, borderColor: colour,
-        backgroundColor: spec.kind === "line" || spec.kind === "rating-timeline" ? colour : spec.datasets.length === 1 ? spec.labels.map(colourFor) : colour,
+        backgroundColor: spec.kind === "bar" && spec.datasets.length === 1
+          ? spec.labels.map(function (label) { return judgementColours[label] || colour; })
+          : colour,
         spanGaps: false, stepped: spec.kind === "rating-timeline" ? "before" : false,
         pointRadius: spec.kind === "rating-timeline" ? 6 : 3
       };
@@ -27,14 +29,18 @@
     var options = {
       animation: false, responsive: true, maintainAspectRatio: false,
       plugins: { legend: { display: spec.kind !== "rating-timeline" && datasets.length > 1 } },
-      scales: { y: { beginAtZero: true } }
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }
     };
     var type = spec.kind === "rating-timeline" ? "line" : spec.kind === "stacked-bar" ? "bar" : spec.kind;
     if (spec.kind === "stacked-bar") {
-      options.scales = { x: { stacked: true }, y: { stacked: true, beginAtZero: true } };
+      options.scales = { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } };
     }
     if (spec.kind === "rating-timeline") {
-      options.scales = { y: { min: 0.5, max: 4.5, ticks: { stepSize: 1, callback: function (v) { return spec.ratings[v] || ""; } } } };
+      options.scales = { y: {
+        min: 0.5, max: 4.5,
+        afterBuildTicks: function (axis) { axis.ticks = [1, 2, 3, 4].map(function (v) { return { value: v }; }); },
+        ticks: { callback: function (v) { return spec.ratings[v] || ""; } }
+      } };
       options.plugins.tooltip = { callbacks: { label: function (c) { return spec.ratings[c.parsed.y]; } } };
     }
     return { type: type, data: { labels: spec.labels, datasets: datasets }, options: options };

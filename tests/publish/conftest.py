@@ -9,7 +9,13 @@ is worked out by hand from the rows below.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -685,8 +691,9 @@ def plain_registry_path(tmp_path_factory, registry_path) -> Path:
     return build_registry(path, is_sample=False)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def ds(registry_path) -> Datasette:
+    """One public Datasette for the read-only tests (nothing can change it)."""
     return make_datasette(registry_path)
 
 
@@ -706,3 +713,57 @@ def private_db_path(tmp_path) -> Path:
 def copy_registry(source: Path, target: Path) -> Path:
     shutil.copyfile(source, target)
     return target
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(db_path: Path, *args: str, env: dict | None = None):
+    """``ofsted-homes serve`` as a real process on a free loopback port;
+    returns (process, base_url) once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "ofsted-homes"),
+            "serve",
+            str(db_path),
+            "--port",
+            str(port),
+            "--silent",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(process.stderr.read().decode())
+        try:
+            urllib.request.urlopen(base + "/robots.txt", timeout=1).read()
+            return process, base
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("ofsted-homes serve did not answer within 30 s")
+
+
+def stop_server(process) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server(registry_path):
+    process, base = start_server(registry_path)
+    yield base
+    stop_server(process)
