@@ -453,6 +453,11 @@ def _compile_judgement_label(label: str) -> re.Pattern[str]:
     )
 
 
+def _label_keyword(label: str) -> str:
+    """The longest word of a label: present on any page that holds it."""
+    return max(re.findall(r"[\w']+", label.casefold()), key=len)
+
+
 _JUDGEMENT_PATTERNS = {
     key: [(label, _compile_judgement_label(label)) for label in labels]
     for key, labels in _JUDGEMENT_LABELS.items()
@@ -521,6 +526,11 @@ _FIELD_LINE_PATTERNS = [
     for label in labels
 ]
 _FIELD_LINE_PATTERNS.sort(key=lambda item: -len(item[1]))
+_FIELD_FIRST_WORDS = {
+    label.split(" ", 1)[0].casefold()
+    for labels in _FIELD_LABELS.values()
+    for label in labels
+}
 _STOP_PATTERNS = [
     re.compile(_line_label_regex(h) + r"(?![\w'])", re.IGNORECASE)
     for h in (*_HEADINGS, *(lb for lbs in _JUDGEMENT_LABELS.values() for lb in lbs))
@@ -532,6 +542,8 @@ def _match_label_at(lines: list[str], index: int) -> tuple[str, int, str] | None
     lines): (field key, lines used, the rest of the last line)."""
     first = lines[index]
     if not first or not first[0].isupper():
+        return None
+    if first.split(" ", 1)[0].rstrip(":,").casefold() not in _FIELD_FIRST_WORDS:
         return None
     for span in (1, 2, 3):
         if index + span > len(lines):
@@ -930,7 +942,10 @@ def _find_judgement(key: str, text_pages: list[str], layout: str) -> _Found:
     seen: list[tuple[str, str, int]] = []  # (normalised, as printed, page)
     labels_seen = 0
     for page_number, text in enumerate(text_pages, start=1):
-        for _label, pattern in _JUDGEMENT_PATTERNS[key]:
+        lowered = text.casefold()
+        for label, pattern in _JUDGEMENT_PATTERNS[key]:
+            if _label_keyword(label) not in lowered:
+                continue  # cheap test before the expensive pattern
             for match in pattern.finditer(text):
                 labels_seen += 1
                 words = [v for k, v in match.groupdict().items() if v]
@@ -972,6 +987,14 @@ def _find_judgement(key: str, text_pages: list[str], layout: str) -> _Found:
             f"{layout} report; left empty",
         )
     return _Found(value, printed)
+
+
+def _judgement_word(text: str | None) -> str | None:
+    """A judgement printed as words (a report never prints Ofsted's numeric
+    codes, and ``normalise_judgement`` would read '3' as one)."""
+    if not text or any(c.isdigit() for c in text):
+        return None
+    return normalise_judgement(text)
 
 
 def _standard_sentence(text: str) -> set[str]:
@@ -1157,7 +1180,7 @@ def parse_report_text(
     )
 
     previous_printed = _first(values, "previous_judgement")
-    previous = normalise_judgement(previous_printed) if previous_printed else None
+    previous = _judgement_word(previous_printed)
     if (
         previous_printed
         and previous is None

@@ -3,8 +3,7 @@ limits, so that no PDF can crash or stall the caller.
 
 pdfium and pdfminer decompress streams with no size cap: a 5 KB PDF can ask
 for 2 GB (``shared/docs/reliability.md`` section 4). Each worker process sets
-``RLIMIT_AS`` (memory), ``RLIMIT_CPU`` (per file) and ``RLIMIT_FSIZE`` (no
-file writes) on itself; the parent kills a worker that passes the wall-clock
+``RLIMIT_AS`` (memory) and ``RLIMIT_CPU`` (per file) on itself; the parent kills a worker that passes the wall-clock
 limit and starts a new one. Every file ends as exactly one :class:`Outcome`:
 a report, or a failure classified with a ``kind`` from
 ``extract.reports.ERROR_KINDS``. The parent only receives small picklable
@@ -108,8 +107,8 @@ ProgressCallback = Callable[[int, int, Outcome], None]
 def _set_limits(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    # No RLIMIT_FSIZE: it also stops the worker writing to a stderr that is
+    # redirected to a file, and pdfium writes no files.
 
 
 def _cpu_used() -> float:
@@ -129,9 +128,14 @@ def _worker_main(conn: Connection, limits: Limits) -> None:
             return
         if task is None:
             return
-        # RLIMIT_CPU counts the whole process: allow cpu_seconds more each file
-        soft = int(_cpu_used()) + limits.cpu_seconds
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 5))
+        # RLIMIT_CPU counts the whole process: allow cpu_seconds more each
+        # file by moving the soft limit (SIGXCPU) only; raising the hard limit
+        # again would need privileges.
+        soft = int(_cpu_used()) + limits.cpu_seconds + 1
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
         path = Path(task)
         try:
             report = extract_report(

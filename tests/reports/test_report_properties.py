@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from extract.normalise import JUDGEMENTS, find_urn, normalise_judgement, normalise_urn
@@ -149,10 +150,31 @@ def test_judgement_spellings_normalise_to_the_vocabulary(
 @FAST
 @given(st.text(max_size=40))
 def test_judgements_are_in_the_vocabulary_or_none(text: str) -> None:
+    # non-ASCII digits ('²') crash the shared normaliser: see the xfail below
+    assume(not any(c.isdigit() and not c.isascii() for c in text))
     value = normalise_judgement(text)
     assert value is None or value in JUDGEMENTS
     if value is not None:
         assert normalise_judgement(value) == value  # idempotent
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="extract.normalise.normalise_judgement: '²'.isdigit() but int('²') "
+    "raises ValueError (reported to the lead; remove this xfail once fixed)",
+)
+def test_superscript_digit_is_not_a_judgement() -> None:
+    assert normalise_judgement("²") is None
+
+
+def test_reports_never_read_digits_as_a_judgement() -> None:
+    text = (
+        "Full inspection\nSC123456\nInspection date: 7 November 2023\n"
+        "Overall judgement at last inspection: ²\n"
+        "Date of last inspection: 3 August 2022\n"
+    )
+    assert parse_report_text([text]).previous_judgement is None
+    assert parse_report_text([text.replace("²", "3")]).previous_judgement is None
 
 
 urns = st.one_of(st.from_regex(r"\ASC[0-9]{6}\Z"), st.from_regex(r"\A[0-9]{7}\Z"))
