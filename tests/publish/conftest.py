@@ -767,3 +767,31 @@ def live_server(registry_path):
     process, base = start_server(registry_path)
     yield base
     stop_server(process)
+
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def loaded_registry_path(tmp_path_factory) -> Path:
+    """A registry built by the real loaders from the project's spreadsheet and
+    report fixtures (tests/fixtures), marked as sample data."""
+    from registry.load import load_files
+
+    path = tmp_path_factory.mktemp("loaded") / "registry.db"
+    files = sorted((FIXTURES / "spreadsheets").glob("*.csv")) + sorted(
+        (FIXTURES / "pdfs").glob("*.pdf")
+    )
+    db = open_registry(path)
+    results = load_files(db, files, is_sample=True)
+    refused = [r.summary for r in results if not r.ok]
+    assert not refused, refused
+    db.conn.execute("PRAGMA journal_mode = DELETE")
+    db.close()
+    return path
+
+
+@pytest.fixture(params=["registry_path", "loaded_registry_path"])
+def any_registry_path(request) -> Path:
+    """Each fixture registry in turn: the hand-built one and the loaded one."""
+    return request.getfixturevalue(request.param)

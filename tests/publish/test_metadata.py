@@ -37,9 +37,9 @@ def published_relations(path: Path) -> dict[str, list[str]]:
     return relations
 
 
-@pytest.fixture(scope="module")
-def relations(registry_path):
-    return published_relations(registry_path)
+@pytest.fixture
+def relations(any_registry_path):
+    return published_relations(any_registry_path)
 
 
 def test_every_table_and_view_has_metadata(relations):
