@@ -58,6 +58,20 @@ def test_the_2025_workbook(real_registry):
         db.execute("select count(*) from homes where la_code is null").fetchone()[0]
         == 0
     )
+    # one row per inspection event: no event number is shared by two rows of a home
+    shared = db.execute(
+        "select count(*) from (select urn, event_number from inspections where "
+        "event_number is not null group by 1, 2 having count(*) > 1)"
+    ).fetchone()[0]
+    assert shared == 0
+    vocabulary = {
+        r[0] for r in db.execute("select distinct judgement from inspections")
+    }
+    assert vocabulary <= {
+        None, "Outstanding", "Good", "Requires improvement to be good", "Adequate",
+        "Satisfactory", "Inadequate", "Improved effectiveness", "Sustained effectiveness",
+        "Declined in effectiveness", "Not judged",
+    }  # fmt: skip
 
 
 def test_the_2024_england_missing_incidents(real_registry):
