@@ -510,11 +510,7 @@ def load_reports(
 
 # ------------------------------------------------------------------- linking
 
-_COMPARED = (
-    ("judgement", "judgement"),
-    ("helped_and_protected", "helped_and_protected"),
-    ("leaders_and_managers", "leaders_and_managers"),
-)
+_COMPARED = ("judgement", "helped_and_protected", "leaders_and_managers")
 
 
 def link_reports(db: Database) -> int:
@@ -562,7 +558,16 @@ def link_reports(db: Database) -> int:
 
 
 def _record_disagreements(db: Database) -> None:
+    """Upsert a row for every linked field where the report and the registry
+    disagree; mark a row resolved when they come to agree. Rows that did not
+    change are not written (so running it again changes nothing)."""
     now = utc_now()
+    known = {
+        row[0]: row[1:]
+        for row in db.execute(
+            "SELECT id, report_value, registry_value, is_resolved FROM report_disagreements"
+        )
+    }
     rows = db.execute(
         """
         SELECT r.sha256, i.id, i.urn, i.inspection_date, i.source_id,
@@ -574,23 +579,19 @@ def _record_disagreements(db: Database) -> None:
     ).fetchall()
     out = []
     for sha, inspection, urn, day, source_id, *pairs in rows:
-        for index, (field, _column) in enumerate(_COMPARED):
+        for index, field in enumerate(_COMPARED):
             ours, theirs = pairs[2 * index], pairs[2 * index + 1]
-            if ours is None or theirs is None:
-                continue
             key = _id(sha, inspection, field)
-            if ours == theirs:
-                # a disagreement seen before that has gone (the spreadsheet
-                # was corrected): keep the row, mark it resolved
-                db.execute(
-                    "UPDATE report_disagreements SET is_resolved = 1, checked_at = ? "
-                    "WHERE id = ? AND is_resolved = 0",
-                    [now, key],
-                )
+            if ours is None or theirs is None or ours == theirs:
+                if key in known and not known[key][2]:
+                    db.execute(
+                        "UPDATE report_disagreements SET is_resolved = 1, checked_at = ? "
+                        "WHERE id = ?",
+                        [now, key],
+                    )
                 continue
-            existing = db.execute(
-                "SELECT found_at FROM report_disagreements WHERE id = ?", [key]
-            ).fetchone()
+            if known.get(key) == (ours, theirs, 0):
+                continue
             out.append(
                 {
                     "id": key,
@@ -603,12 +604,17 @@ def _record_disagreements(db: Database) -> None:
                     "registry_value": theirs,
                     "registry_source_id": source_id,
                     "is_resolved": 0,
-                    "found_at": existing[0] if existing else now,
+                    "found_at": now,
                     "checked_at": now,
                 }
             )
-    if out:
-        db["report_disagreements"].upsert_all(out, pk="id")
+    for row in out:
+        if row["id"] in known:  # changed: keep when it was first found
+            db["report_disagreements"].update(
+                row["id"], {k: v for k, v in row.items() if k != "found_at"}
+            )
+        else:
+            db["report_disagreements"].insert(row, pk="id")
 
 
 # ----------------------------------------------------------------------- CLI

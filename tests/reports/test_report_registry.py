@@ -125,10 +125,32 @@ def test_loading_and_linking_twice_changes_nothing(
     found = [r["found_at"] for r in db["report_disagreements"].rows]
     result = _load(db_path, inspections_csv, *PDFS)
     assert result.exit_code == 0
+    rows = list(db["report_disagreements"].rows)
     with db.conn:
         assert link_reports(db) == 0
     assert _counts(db) == before
     assert [r["found_at"] for r in db["report_disagreements"].rows] == found
+    assert list(db["report_disagreements"].rows) == rows
+
+
+def test_a_corrected_spreadsheet_resolves_the_disagreement(
+    tmp_path: Path, inspections_csv: Path
+) -> None:
+    db_path = tmp_path / "registry.db"
+    _load(db_path, inspections_csv, *PDFS)
+    db = open_registry(db_path)
+    with db.conn:
+        db.execute(
+            "update inspections set judgement = 'Inadequate' where urn = '2610709'"
+        )
+        link_reports(db)
+    (row,) = db["report_disagreements"].rows
+    assert row["is_resolved"] == 1  # kept, never deleted
+    with db.conn:
+        db.execute("update inspections set judgement = 'Good' where urn = '2610709'")
+        link_reports(db)
+    (row,) = db["report_disagreements"].rows
+    assert (row["is_resolved"], row["registry_value"]) == (0, "Good")
 
 
 def test_reports_before_spreadsheets_link_later(
