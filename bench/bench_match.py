@@ -327,16 +327,54 @@ def evaluate(db, rows: list[Labelled]) -> dict:
     return counts
 
 
+def _time_load(db, folder: Path, rows: list[Labelled]) -> None:
+    import csv
+
+    from registry.incidents import load_incidents
+
+    path = folder / "foi.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            ["URN", "Provider", "Local authority", "Places", "Year", "Incidents"]
+        )
+        for number, item in enumerate(rows):
+            row = item.row
+            writer.writerow(
+                [
+                    row["URN"],
+                    row["Provider"],
+                    row["Local authority"],
+                    row["Places"],
+                    2020 + number % 4,
+                    number % 40,
+                ]
+            )
+    started = time.perf_counter()
+    load = load_incidents(db, path, source_name="bench")
+    seconds = time.perf_counter() - started
+    print(
+        f"load-incidents: {len(rows):,} rows in {seconds:.2f} s ({len(rows) / seconds:,.0f} rows/s): {load.result.summary}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=260)
     parser.add_argument("--homes", type=int, default=400)
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--load",
+        action="store_true",
+        help="also time load-incidents on the rows as a CSV",
+    )
     args = parser.parse_args()
     homes, rows = labelled_set(args.seed, args.homes, args.rows)
     with tempfile.TemporaryDirectory() as tmp:
         db = build_registry(Path(tmp) / "bench.db", homes)
         result = evaluate(db, rows)
+        if args.load:
+            _time_load(db, Path(tmp), rows)
     print(
         f"{len(homes)} homes, {result['rows']} labelled rows ({result['with_truth']} about a home in the registry)"
     )

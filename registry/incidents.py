@@ -317,6 +317,7 @@ class Matcher:
         self.homes: dict[str, Home] = {}
         self.by_la: dict[str, list[Home]] = {}
         self.la_names: dict[str, str] = {}  # cleaned name → la_code
+        self._la_words: list[str] | None = None
         self._load_las(registry)
         self._load_homes(registry)
         decisions = decisions if decisions is not None else registry
@@ -381,10 +382,11 @@ class Matcher:
             return text.strip().upper(), "code"
         if key in self.la_names:
             return self.la_names[key], "exact"
-        names = [
-            k for k in self.la_names if not k[:1].isdigit() and not k.startswith("e0")
-        ]
-        found = process.extract(key, names, scorer=fuzz.ratio, limit=2)
+        if self._la_words is None:
+            self._la_words = [
+                k for k in self.la_names if not k[:1].isdigit() and k[:2] != "e0"
+            ]
+        found = process.extract(key, self._la_words, scorer=fuzz.ratio, limit=2)
         if not found or found[0][1] < 85:
             return None, None
         if len(found) > 1 and found[1][1] > found[0][1] - 5:
@@ -461,12 +463,26 @@ class Matcher:
         name_key = _clean_name(record.home_name)
         rejected = self.rejected.get(key, set())
         out = []
-        for home in self.by_la.get(la_code, []):
+        homes = self.by_la.get(la_code, [])
+        owner_scores: dict[str, float] = {}
+        if owner_key:
+            choices = sorted({h.owner_key for h in homes if h.owner_key})
+            owner_scores = {
+                choice: score
+                for choice, score, _ in process.extract(
+                    owner_key, choices, scorer=fuzz.token_sort_ratio, limit=None
+                )
+            }
+        if owner_key and not name_key:
+            # Only the homes of look-alike owners can be candidates or rivals.
+            close = {k for k, v in owner_scores.items() if v >= QUEUE_SCORE}
+            homes = [h for h in homes if h.owner_key in close]
+        for home in homes:
             if home.urn in rejected:
                 continue
             scores, reasons = [], []
             if owner_key and home.owner_key:
-                s = fuzz.token_sort_ratio(owner_key, home.owner_key)
+                s = owner_scores[home.owner_key]
                 scores.append(s)
                 reasons.append(f"owner {s:.0f}")
             if name_key and home.name_key:
@@ -483,6 +499,8 @@ class Matcher:
                     reasons.append(f"places {record.places}≠{home.places}")
             elif not scores:
                 continue
+            if score < QUEUE_SCORE and identity < RIVAL_SCORE:
+                continue  # neither a candidate nor a rival
             out.append(
                 Candidate(
                     home.urn,
@@ -632,13 +650,8 @@ def _write(
         }
     )
     db["incident_counts"].upsert_all(rows, pk="id")
-    for candidate in candidates:
-        existing = db.execute(
-            "select status from match_candidates where row_key = ? and urn = ?",
-            [candidate["row_key"], candidate["urn"]],
-        ).fetchone()
-        if existing is None:
-            db["match_candidates"].insert(candidate)
+    # INSERT OR IGNORE: a candidate already reviewed keeps its status.
+    db["match_candidates"].insert_all(candidates, ignore=True)
     for row, column, message, value in parsed.problems:
         record_problem(
             db,
