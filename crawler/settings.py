@@ -37,6 +37,8 @@ OFSTED_FILES_URL = os.environ.get(
 # reports.ofsted.gov.uk search: children's social care (3), children's homes (11)
 OFSTED_SEARCH_PARAMS = {"level_1_types": "3", "level_2_types": "11", "status[]": "1"}
 OFSTED_SEARCH_ROWS = 100  # the site's cap since February 2025
+# False: read search and provider pages only (a quick status-only walk)
+OFSTED_DOWNLOAD_REPORTS = True
 
 # ---- where things land
 DATA_DIR = os.environ.get("OFSTED_HOMES_DATA_DIR", "data")

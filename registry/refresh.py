@@ -482,7 +482,11 @@ def _merge(
             result.load_failures.append(outcome.summary)
         if number % 200 == 0:
             say(f"  loaded {number}/{len(pending)} files")
-    # 2. provider pages, as observations
+    # 2. provider pages, as observations (their LA names map to the shipped list)
+    from registry.la import ensure_reference_data
+
+    with db.conn:
+        ensure_reference_data(db)
     touched: set[str] = set()
     for crawl in crawls:
         for entry in crawl.of_kind("provider-page"):

@@ -297,6 +297,7 @@ def _dmy(value: str | None) -> dt.date | None:
 class _Handler(BaseHTTPRequestHandler):
     site: SampleSite
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes
     server_version = "ofsted-homes-sample-site"
 
     def log_message(self, format: str, *args: object) -> None:

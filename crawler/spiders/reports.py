@@ -189,6 +189,8 @@ class ReportsSpider(OfstedSpider):
             if event.get("report_url"):
                 reports.append(event)
         yield page
+        if not self.settings.getbool("OFSTED_DOWNLOAD_REPORTS", True):
+            return
         for event in reports:
             url = event["report_url"]
             if url in self.known_urls:
