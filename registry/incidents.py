@@ -33,7 +33,7 @@ from sqlite_utils import Database, Migrations
 
 from extract.errors import ExtractError, StrictModeError
 from extract.incidents import IncidentFile, IncidentRecord, read_incidents
-from extract.normalise import fold
+from extract.normalise import fold, normalise_urn
 from registry.errors import RegistryError
 from registry.load import (
     FileResult,
@@ -799,6 +799,10 @@ def decide(
     Returns the number of incident rows changed."""
     if decision not in ("accept", "reject"):
         raise RegistryError(f"decision must be accept or reject, not {decision!r}")
+    if normalise_urn(urn) != urn:
+        raise RegistryError(f"{urn!r} is not a URN (SC and 6 digits, or 7 digits)")
+    if "homes" in db.table_names() and not db["homes"].count_where("urn = ?", [urn]):
+        raise RegistryError(f"{urn} is not a home in the registry")
     if not db["incident_counts"].count_where("row_key = ?", [row_key]):
         raise RegistryError(
             f"no incident rows with key {row_key!r}; list them with `ofsted-homes review DB`"

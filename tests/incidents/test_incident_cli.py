@@ -91,6 +91,10 @@ def test_private_flag_and_errors(registry, tmp_path, kit):
     assert bad_map.exit_code == 2 and "COLUMN=FIELD" in bad_map.stderr
     missing = run("load-incidents", tmp_path / "nope.db", path, "--source", "x")
     assert missing.exit_code == 1 and "no such registry" in missing.stderr
+    typo = run("review", db_path, "--accept", "nosuchkey=SC10001")
+    assert typo.exit_code == 1 and "is not a URN" in typo.stderr
+    absent = run("review", db_path, "--accept", "nosuchkey=SC999999")
+    assert absent.exit_code == 1 and "not a home in the registry" in absent.stderr
     unknown = run("review", db_path, "--accept", "nosuchkey=SC100001")
     assert unknown.exit_code == 1 and "no incident rows with key" in unknown.stderr
 
