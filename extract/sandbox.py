@@ -90,6 +90,8 @@ class Outcome:
     error_kind: str | None = None
     message: str | None = None
     seconds: float = 0.0
+    #: CPU time the worker spent on this file (None when the worker died).
+    cpu_seconds: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -137,6 +139,7 @@ def _worker_main(conn: Connection, limits: Limits) -> None:
             soft = min(soft, hard)
         resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
         path = Path(task)
+        cpu_before = _cpu_used()
         try:
             report = extract_report(
                 path, max_bytes=limits.max_bytes, max_pages=limits.max_pages
@@ -164,7 +167,7 @@ def _worker_main(conn: Connection, limits: Limits) -> None:
                 f"{path.name}: {type(error).__name__}: {str(error)[:300]}",
             )
         try:
-            conn.send(message)
+            conn.send((*message, _cpu_used() - cpu_before))
         except (MemoryError, OSError):
             return
 
@@ -327,8 +330,17 @@ class SandboxPool:
                 if worker.done >= self.limits.tasks_per_worker:
                     self._retire(worker)
                 if message[0] == "ok":
-                    return Outcome(path, message[1], seconds=elapsed)
-                return Outcome(path, None, message[1], message[2], seconds=elapsed)
+                    return Outcome(
+                        path, message[1], seconds=elapsed, cpu_seconds=message[2]
+                    )
+                return Outcome(
+                    path,
+                    None,
+                    message[1],
+                    message[2],
+                    seconds=elapsed,
+                    cpu_seconds=message[3],
+                )
         if worker.conn in ready or worker.process.sentinel in ready:
             worker.process.join(timeout=5)
             kind, text = _describe_death(path, worker.process.exitcode, self.limits)
