@@ -1,3 +1,5 @@
+# ruff: noqa: S608 - SQL here is built only from this module's constants;
+# every value goes in as a parameter.
 """Pages people read: one per home (/home/<URN>), owner (/owner/<id>) and local
 authority (/la/<code>), plus /overview with the national charts.
 
@@ -56,6 +58,14 @@ MISSING_MEASURES = (
 )
 
 SNIPPET_START, SNIPPET_END = "[[", "]]"
+
+# The newest Ofsted list: "current" means on it (homes.status is the crawler's
+# view, and homes keeps every home ever listed).
+NEWEST_LIST = "(select max(as_at) from home_snapshots)"
+IS_LISTED = (
+    "exists (select 1 from home_snapshots s where s.urn = h.urn"
+    f" and s.as_at = {NEWEST_LIST}) as is_listed"
+)
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -172,7 +182,7 @@ async def missing_by_year(db, where, params):
     rows matching ``where`` (a fixed SQL condition; values go in params)."""
     if "la_missing_stats_latest" not in await db.view_names():
         return []
-    sql = f"select year, measure, value, symbol, release from la_missing_stats_latest where {where} and measure in ({MEASURE_LIST}) order by year"  # noqa: S608
+    sql = f"select year, measure, value, symbol, release from la_missing_stats_latest where {where} and measure in ({MEASURE_LIST}) order by year"
     found = await rows(db, sql, {**params, **MEASURE_PARAMS})
     return pivot_missing(found)
 
@@ -228,7 +238,7 @@ async def home_page(datasette, request):
     join, report_url = await report_links(db)
     inspections = await rows(
         db,
-        f"select i.*, {report_url} from inspections i {join}"  # noqa: S608
+        f"select i.*, {report_url} from inspections i {join}"
         " where i.urn = :urn order by i.inspection_date",
         {"urn": urn},
     )
@@ -295,12 +305,14 @@ async def owner_page(datasette, request):
         raise NotFound(f"No owner {owner_id!r} in this registry")
     homes = await rows(
         db,
-        """select h.urn, h.sector, h.local_authority, h.la_code, h.region, h.places,
-        h.latest_judgement, h.latest_full_inspection_date, h.status
-        from homes h where h.owner = :id order by h.local_authority, h.urn""",
+        "select h.urn, h.sector, h.local_authority, h.la_code, h.region, h.places,"
+        " h.latest_judgement, h.latest_full_inspection_date, h.status, h.last_seen,"
+        f" {IS_LISTED} from homes h where h.owner = :id"
+        " order by is_listed desc, h.local_authority, h.urn",
         {"id": owner_id},
     )
-    mix = rating_mix(homes)
+    listed = [h for h in homes if h["is_listed"]]
+    mix = rating_mix(listed)
     return Response.html(
         await datasette.render_template(
             "ofsted_owner.html",
@@ -308,7 +320,8 @@ async def owner_page(datasette, request):
                 "database": name,
                 "owner": found[0],
                 "homes": homes,
-                "places": sum(h["places"] or 0 for h in homes),
+                "listed": len(listed),
+                "places": sum(h["places"] or 0 for h in listed),
                 "mix": mix,
                 "mix_chart": _mix_chart(mix),
             },
@@ -330,14 +343,16 @@ async def la_page(datasette, request):
         raise NotFound(f"No local authority {code!r} in this registry")
     homes = await rows(
         db,
-        """select h.urn, h.sector, h.places, h.latest_judgement,
-        h.latest_full_inspection_date, h.status, h.owner, o.name as owner_name
-        from homes h left join owners o on o.id = h.owner
-        where h.la_code = :c order by h.sector, h.urn""",
+        "select h.urn, h.sector, h.places, h.latest_judgement,"
+        " h.latest_full_inspection_date, h.status, h.last_seen, h.owner,"
+        f" o.name as owner_name, {IS_LISTED}"
+        " from homes h left join owners o on o.id = h.owner"
+        " where h.la_code = :c order by is_listed desc, h.sector, h.urn",
         {"c": code},
     )
     missing = await missing_by_year(db, "la_code = :code", {"code": code})
-    mix = rating_mix(homes)
+    listed = [h for h in homes if h["is_listed"]]
+    mix = rating_mix(listed)
     return Response.html(
         await datasette.render_template(
             "ofsted_la.html",
@@ -345,7 +360,8 @@ async def la_page(datasette, request):
                 "database": name,
                 "la": found[0],
                 "homes": homes,
-                "places": sum(h["places"] or 0 for h in homes),
+                "listed": len(listed),
+                "places": sum(h["places"] or 0 for h in listed),
                 "mix": mix,
                 "mix_chart": _mix_chart(mix),
                 "missing": missing,
@@ -362,8 +378,8 @@ async def overview_page(datasette, request):
     national = await missing_by_year(db, "geographic_level = 'National'", {})
     by_sector = await rows(
         db,
-        """select coalesce(sector, 'Unknown') as sector, latest_judgement
-        from homes where status = 'active'""",
+        "select coalesce(sector, 'Unknown') as sector, latest_judgement"
+        f" from home_snapshots where as_at = {NEWEST_LIST}",
     )
     sectors = {}
     for row in by_sector:
@@ -373,15 +389,16 @@ async def overview_page(datasette, request):
     }
     regions = await rows(
         db,
-        """select coalesce(region, 'Unknown') as region, count(*) as homes,
-        sum(places) as places from homes where status = 'active'
-        group by 1 order by homes desc""",
+        "select coalesce(region, 'Unknown') as region, count(*) as homes,"
+        f" sum(places) as places from home_snapshots where as_at = {NEWEST_LIST}"
+        " group by 1 order by homes desc, region",
     )
     return Response.html(
         await datasette.render_template(
             "ofsted_overview.html",
             {
                 "database": name,
+                "newest_list": (await rows(db, f"select {NEWEST_LIST} as d"))[0]["d"],
                 "national": national,
                 "missing_chart": _missing_chart(national),
                 "sector_mix": sector_mix,

@@ -159,6 +159,14 @@ async def test_owners(ds):
     ]
     bigger = await run(ds, "owners", min_homes="2")
     assert [r["owner_id"] for r in bigger] == ["sunrise-care-ltd", "bright-futures-ltd"]
+    # On the 2024 list: 1000007 (closed since) still counts for Bright Futures,
+    # SC100005 (registered later) does not; everything was judged Good then.
+    earlier = await run(ds, "owners", as_at="2024-06-01")
+    assert cells(earlier, "owner_id", "homes", "places", "good", "snapshot_as_at") == [
+        ("sunrise-care-ltd", 3, 11, 3, "2024-03-31"),
+        ("bright-futures-ltd", 2, 9, 2, "2024-03-31"),
+        ("birmingham-city-council", 1, 5, 1, "2024-03-31"),
+    ]
 
 
 async def test_home_history(ds):

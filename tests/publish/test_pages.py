@@ -111,6 +111,12 @@ async def test_la_page_chart_by_year(ds):
     assert missing["labels"] == [2023, 2024]
     assert missing["datasets"][0]["data"] == [100, 120]
     assert '<a href="/home/1000007">1000007</a>' in html
+    # 1000007 left Ofsted's list after 2024: shown, but not counted as current.
+    assert (
+        "<strong>1</strong> children's home in its area on Ofsted's latest list" in html
+    )
+    assert "(1 more in the registry no longer listed)" in html
+    assert "<td>2024-03-31</td></tr>" in html
 
 
 async def test_overview_charts(ds):
