@@ -148,3 +148,6 @@ from registry.reports import extract_report_command, load_reports_command  # noq
 
 cli.add_command(extract_report_command)
 cli.add_command(load_reports_command)
+from registry.demo import demo  # noqa: E402
+
+cli.add_command(demo)
