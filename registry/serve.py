@@ -51,6 +51,9 @@ PUBLIC_SETTINGS: dict[str, Any] = {
     "allow_download": True,
     "num_sql_threads": 3,
 }
+# Arbitrary-SQL requests allowed to run at once in public mode, of the 3
+# query threads: one is always left for pages, tables and facets.
+PUBLIC_MAX_CONCURRENT_SQL = 2
 INSPECTOR_SETTINGS: dict[str, Any] = {
     **PUBLIC_SETTINGS,
     "sql_time_limit_ms": 5000,
@@ -122,6 +125,10 @@ def datasette_options(
     settings = dict(INSPECTOR_SETTINGS if inspector else PUBLIC_SETTINGS)
     if inspector:
         _lock_down(metadata)
+    else:
+        # datasette/plugins/ofsted_sql_gate.py: the rest get 429 at once.
+        plugins = metadata.setdefault("plugins", {})
+        plugins["ofsted-homes"] = {"max_concurrent_sql": PUBLIC_MAX_CONCURRENT_SQL}
     return {
         "immutables": immutables,
         "metadata": metadata,

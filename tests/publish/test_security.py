@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib.util
 import json
@@ -540,3 +541,43 @@ def test_postcode_scan_allows_only_the_reports_own_provider_office(
     hits = postcode_hits(path)
     assert len(hits) == 1
     assert hits[0][:2] == ("report_pages", "text")
+
+
+# ------------------------------------------------------------ D4 flood
+
+
+async def test_sql_flood_gets_429_and_pages_stay_fast(ds):
+    runaway = ds.client.get("/registry.json", params={"sql": RUNAWAY[0]})
+
+    async def page():
+        await asyncio.sleep(0.2)  # while the flood is running
+        started = time.monotonic()
+        response = await ds.client.get("/home/SC100001")
+        return response, time.monotonic() - started
+
+    results = await asyncio.gather(
+        *[
+            ds.client.get("/registry.json", params={"sql": RUNAWAY[0]})
+            for _ in range(7)
+        ],
+        runaway,
+        page(),
+    )
+    statuses = sorted(r.status_code for r in results[:-1])
+    assert statuses == [400, 400] + [429] * 6
+    assert all(
+        r.headers["retry-after"] == "2" for r in results[:-1] if r.status_code == 429
+    )
+    home, elapsed = results[-1]
+    assert home.status_code == 200
+    assert elapsed < 0.5
+    # Canned queries are never held back.
+    assert (await ds.client.get("/registry/market_snapshot.json")).status_code == 200
+
+
+def test_sql_gate_recognises_arbitrary_sql():
+    gate = load_plugin("ofsted_sql_gate")
+    assert gate.carries_sql(b"sql=select+1")
+    assert gate.carries_sql(b"_where=1%3D1&_size=10")
+    assert not gate.carries_sql(b"as_at=2025-03-31")
+    assert not gate.carries_sql(b"_facet=sector&_sort=urn")
