@@ -927,7 +927,23 @@ def detect_layout(pages: list[list[str]]) -> tuple[str | None, str | None]:
                         return "2014", line
                     return None, line
                 return layout, line
+    # Text extracted from tagged PDFs can run the title into its neighbours
+    # ("Registered provider: X Full inspection Inspected under the social
+    # care common inspection framework"): look for the phrase itself.
+    page_one = fold(" ".join(pages[0])) if pages else ""
+    if "social care common inspection framework" in page_one:
+        for phrase, layout in _TITLE_PHRASES:
+            if match := re.search(phrase, page_one):
+                return layout, match.group(0).capitalize()
     return None, first[0] if first else None
+
+
+_TITLE_PHRASES = (
+    (r"\binterim inspection\b", "interim"),
+    (r"\bmonitoring (?:visit|inspection)\b", "monitoring"),
+    (r"\bassurance visit\b", "assurance"),
+    (r"\bfull inspection\b", "sccif"),
+)
 
 
 @dataclass

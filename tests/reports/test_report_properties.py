@@ -243,3 +243,20 @@ def test_judgement_found_whatever_the_line_breaks(
     # 'Adequate' and 'Satisfactory' are not judgements of the 2015 framework
     expected = None if word in ("Adequate", "Satisfactory") else word
     assert report.judgements.overall == expected
+
+
+def test_title_run_into_its_neighbours() -> None:
+    """Tagged-PDF text can flatten the title into one line (fragment B)."""
+    text = (
+        "SC123456 Registered provider: Rowden House School Limited Full inspection "
+        "Inspected under the social care common inspection framework\n"
+        "Inspection dates: 19 and 20 May 2019\n"
+        "Overall experiences and progress of children and young people, taking "
+        "into account good\n"
+        "The children's home provides effective services that meet the "
+        "requirements for good.\n"
+    )
+    report = parse_report_text([text])
+    assert (report.layout, report.inspection_type) == ("sccif", "Full inspection")
+    assert report.judgements.overall == "Good"
+    assert report.inspection_date == "2019-05-19"
