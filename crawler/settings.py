@@ -76,6 +76,8 @@ RETRY_JITTER = 0.25  # up to +25 % random extra
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.PoliteRetryMiddleware": 550,
+    # next to the downloader: Scrapy 2.19's per-domain limit leaks (see its docstring)
+    "crawler.middlewares.DomainConcurrencyMiddleware": 990,
 }
 # 404/410 reach the spiders, which record them as "not found" observations
 HTTPERROR_ALLOWED_CODES = [404, 410]

@@ -256,7 +256,9 @@ def _la_figures(rng: random.Random) -> list[float]:
     incidents = int(missing_children * rng.uniform(4, 9))
     more_than_once = int(missing_children * rng.uniform(0.4, 0.7))
     at_31 = rng.randrange(0, 12)
-    away_children = int(looked_after * rng.uniform(0.01, 0.04))
+    away_children = (
+        0 if rng.random() < 0.08 else int(looked_after * rng.uniform(0.01, 0.04))
+    )
     away_incidents = int(away_children * rng.uniform(2, 6))
     return [
         looked_after,

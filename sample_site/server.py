@@ -309,13 +309,15 @@ class _Handler(BaseHTTPRequestHandler):
             site.in_flight += 1
             site.max_in_flight = max(site.max_in_flight, site.in_flight)
         status, size = 0, 0
+        self._counted = True
         try:
             status, size = self._respond()
         except (BrokenPipeError, ConnectionResetError):
             status = status or -1
         finally:
             with site._lock:
-                site.in_flight -= 1
+                if self._counted:
+                    site.in_flight -= 1
                 site.hits.append(
                     Hit(
                         time.monotonic(),
@@ -516,6 +518,12 @@ class _Handler(BaseHTTPRequestHandler):
         content_type: str,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, int]:
+        # the request stops counting as in flight once its answer starts
+        # (the client may send its next one as soon as it has read this)
+        if getattr(self, "_counted", False):
+            with self.site._lock:
+                self.site.in_flight -= 1
+            self._counted = False
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

@@ -1,0 +1,140 @@
+"""The reports spider on saved pages: the sample site's and a page written
+the way data-sources.md §1.2 quotes a social-care provider page."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.http import HtmlResponse, Request
+from scrapy.utils.test import get_crawler
+
+from crawler.items import ProviderPage
+from crawler.middlewares import retry_after_seconds
+from crawler.spiders.base import page_date
+from crawler.spiders.reports import ReportsSpider
+
+# Shaped like the hand-written social-care fixture quoted in data-sources.md
+QUOTED_PAGE = """<html><head>
+<link rel="canonical" href="https://reports.ofsted.gov.uk/provider/2/2827996"></head><body>
+<h1 class="heading--title">A children's home</h1>
+<ul><li><span>Type: </span><span>Children's Home</span></li>
+<li><span>Local authority: </span><span>Lancashire</span></li></ul>
+<ol class="timeline">
+<li class="timeline__day"><div class="event">
+  <p class="timeline__date"><time>28 July 2026</time></p>
+  <a class="publication-link" href="https://files.ofsted.gov.uk/v1/file/50311430">
+    Full inspection <span class="nonvisual">Full inspection, PDF - 08 September 2026</span>
+  </a><div>Published <time>08 September 2026</time></div>
+</div></li>
+<li class="timeline__day"><div class="event">
+  <p class="timeline__date"><time>3 Feb 2025</time></p>
+  <a class="publication-link" href="https://files.ofsted.gov.uk/v1/file/50250001">
+    Monitoring visit</a><div>Published <time>20 March 2025</time></div>
+</div></li>
+<li class="timeline__day timeline__day--registered"><time>04 October 2024</time><span>Registration</span></li>
+</ol></body></html>"""
+
+
+@pytest.fixture
+def spider(tmp_path):
+    crawler = get_crawler(
+        ReportsSpider,
+        {
+            "DATA_DIR": str(tmp_path),
+            "OFSTED_REPORTS_URL": "https://reports.ofsted.gov.uk",
+        },
+    )
+    crawler.spider = crawler._create_spider()
+    return crawler.spider
+
+
+def _response(url: str, body: str, status: int = 200) -> HtmlResponse:
+    return HtmlResponse(
+        url, body=body.encode(), status=status, encoding="utf-8", request=Request(url)
+    )
+
+
+def test_provider_page_as_quoted_in_the_research(spider):
+    url = "https://reports.ofsted.gov.uk/provider/2/2827996"
+    out = list(spider.parse_provider(_response(url, QUOTED_PAGE), urn="2827996"))
+    page = out[0]
+    assert isinstance(page, ProviderPage)
+    assert (page.provision_type, page.local_authority, page.registration_date) == (
+        "Children's Home",
+        "Lancashire",
+        "2024-10-04",
+    )
+    assert page.events == [
+        {
+            "inspection_date": "2026-07-28",
+            "event_type": "Full inspection",
+            "publication_date": "2026-09-08",
+            "report_url": "https://files.ofsted.gov.uk/v1/file/50311430",
+        },
+        {
+            "inspection_date": "2025-02-03",
+            "event_type": "Monitoring visit",
+            "publication_date": "2025-03-20",
+            "report_url": "https://files.ofsted.gov.uk/v1/file/50250001",
+        },
+    ]
+    assert [r.url for r in out[1:]] == [e["report_url"] for e in page.events]
+
+
+def test_a_known_pdf_is_never_requested_again(spider):
+    spider._known = ({"https://files.ofsted.gov.uk/v1/file/50311430"}, set())
+    url = "https://reports.ofsted.gov.uk/provider/2/2827996"
+    out = list(spider.parse_provider(_response(url, QUOTED_PAGE), urn="2827996"))
+    assert [r.url for r in out[1:]] == ["https://files.ofsted.gov.uk/v1/file/50250001"]
+    assert spider.crawler.stats.get_value("ofsted/report/known") == 1
+
+
+def test_404_is_a_not_found_item(spider):
+    url = "https://reports.ofsted.gov.uk/provider/2/SC123456"
+    out = list(
+        spider.parse_provider(
+            _response(url, "<h1>Page not found</h1>", 404), urn="SC123456"
+        )
+    )
+    assert out == [
+        ProviderPage(urn="SC123456", url=url, status="not-found", http_status=404)
+    ]
+
+
+def test_a_page_for_another_urn_is_refused(spider):
+    url = "https://reports.ofsted.gov.uk/provider/2/SC123456"
+    assert (
+        list(spider.parse_provider(_response(url, QUOTED_PAGE), urn="SC123456")) == []
+    )
+    assert spider.crawler.stats.get_value("ofsted/provider/urn_mismatch") == 1
+
+
+def test_unknown_layout_counts_and_yields_nothing(spider):
+    url = "https://reports.ofsted.gov.uk/search?start=0"
+    body = "<html><body><div class='new-results'><a href='/x'>?</a></div></body></html>"
+    assert list(spider.parse_search(_response(url, body), start=0)) == []
+    assert spider.crawler.stats.get_value("ofsted/layout/search") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("08 September 2026", "2026-09-08"),
+        ("Full inspection, PDF - 8 Sept 2026", "2026-09-08"),
+        ("01/08/2024", "2024-08-01"),
+        ("31 February 2024", None),
+        ("soon", None),
+    ],
+)
+def test_page_dates(text, expected):
+    assert page_date(text) == expected
+
+
+def test_retry_after_in_seconds_or_as_an_http_date():
+    import datetime as dt
+
+    now = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
+    assert retry_after_seconds(b"120") == 120.0
+    assert retry_after_seconds("Sun, 22 Nov 2026 02:00:30 GMT", now=now) == 30.0
+    assert retry_after_seconds("Sun, 22 Nov 2026 01:00:00 GMT", now=now) == 0.0
+    assert retry_after_seconds("later") is None
+    assert retry_after_seconds(None) is None
