@@ -16,6 +16,7 @@ import re
 from urllib.parse import quote
 
 import markupsafe
+from datasette.utils import path_from_row_pks
 from datasette.utils.asgi import NotFound, Response
 
 from datasette import hookimpl
@@ -430,6 +431,75 @@ async def overview_page(datasette, request):
     )
 
 
+SEARCH_LIMIT = 20
+
+
+async def search_table(datasette, name, db, table, fts, q):
+    """Up to SEARCH_LIMIT rows of ``table`` whose full-text index matches,
+    each with a highlighted snippet and the link to its row page."""
+    sql = (
+        f"select t.rowid as rowid, t.*, snippet([{fts}], -1, '{SNIPPET_START}',"
+        f" '{SNIPPET_END}', ' … ', 16) as snippet from [{fts}]"
+        f" join [{table}] t on t.rowid = [{fts}].rowid"
+        f" where [{fts}] match fts_query(:q) order by rank limit {SEARCH_LIMIT}"
+    )
+    found = await rows(db, sql, {"q": q})
+    pks = await db.primary_keys(table)
+    for row in found:
+        path = path_from_row_pks(row, pks, not pks)
+        row["href"] = datasette.urls.row(name, table, path)
+        row["snippet_html"] = highlight_snippet(row["snippet"] or "")
+    return found
+
+
+async def search_page(datasette, request):
+    """Search every searchable thing: a URN, owners and local authorities by
+    name, and every full-text-indexed table (report text first)."""
+    name, db = registry_database(datasette)
+    await check_can_view(datasette, request, name)
+    q = (request.args.get("q") or "").strip()[:200]
+    results = {"q": q, "home": None, "owners": [], "las": [], "tables": []}
+    if q:
+        urn = q.upper().replace(" ", "")
+        if URN.match(urn) and await rows(
+            db, "select 1 from homes where urn = :u", {"u": urn}
+        ):
+            results["home"] = urn
+        like = {"like": f"%{q}%"}
+        results["owners"] = await rows(
+            db,
+            "select o.id, o.name, count(h.urn) as homes from owners o"
+            " left join homes h on h.owner = o.id where o.name like :like"
+            f" group by o.id order by homes desc, o.name limit {SEARCH_LIMIT}",
+            like,
+        )
+        results["las"] = await rows(
+            db,
+            "select la_code, name, region from local_authorities where name like :like"
+            f" order by name limit {SEARCH_LIMIT}",
+            like,
+        )
+        hidden = set(await db.hidden_table_names())  # includes the FTS tables
+        tables = [t for t in await db.table_names() if t not in hidden]
+        searchable = [(t, await db.fts_table(t)) for t in tables]
+        searchable.sort(key=lambda pair: pair[0] != "report_pages")
+        for table, fts in searchable:
+            if not fts:
+                continue
+            try:
+                found = await search_table(datasette, name, db, table, fts, q)
+            except Exception as error:  # e.g. an FTS4 index: no rank, no snippet(-1)
+                found, note = [], f"could not search: {error}"
+            else:
+                note = None
+            results["tables"].append({"table": table, "rows": found, "note": note})
+    return Response.html(
+        await datasette.render_template(
+            "ofsted_search.html", {"database": name, **results}, request=request
+        )
+    )
+
+
 def _mix_chart(mix):
     return {
         "kind": "bar",
@@ -465,6 +535,7 @@ def register_routes():
         (r"^/owner/(?P<owner_id>[^/]+)$", owner_page),
         (r"^/la/(?P<la_code>[^/]+)$", la_page),
         (r"^/overview$", overview_page),
+        (r"^/search$", search_page),
     ]
 
 
@@ -486,7 +557,10 @@ def extra_css_urls():
 
 @hookimpl
 def menu_links(datasette):
-    return [{"href": "/overview", "label": "Overview charts"}]
+    return [
+        {"href": "/overview", "label": "Overview charts"},
+        {"href": "/search", "label": "Search everything"},
+    ]
 
 
 @hookimpl

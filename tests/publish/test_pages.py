@@ -303,3 +303,20 @@ def test_highlight_snippet_escapes_before_marking():
 )
 def test_link_for(column, value, href):
     assert plugin().link_for(column, value) == href
+
+
+async def test_search_everything(ds):
+    html = (await ds.client.get("/search?q=occasions")).text
+    assert "<h2>Inspection report text</h2>" in html
+    assert html.count("<mark>occasions</mark>") == 2
+    assert '<a href="/home/SC100001">SC100001</a>' in html
+    assert 'href="/registry/report_pages/' in html
+    owners = (await ds.client.get("/search?q=sunrise")).text
+    assert '<a href="/owner/sunrise-care-ltd">Sunrise Care Ltd</a> (3 homes)' in owners
+    urn = (await ds.client.get("/search?q=sc100001")).text
+    assert 'Home <a href="/home/SC100001">SC100001</a>' in urn
+    council = (await ds.client.get("/search?q=hack")).text
+    assert '<a href="/la/E09000012">Hackney</a> (London)' in council
+    nothing = (await ds.client.get('/search?q="unbalanced')).text
+    assert "Nothing matches" in nothing
+    assert "ofsted-sample-banner" in nothing

@@ -404,6 +404,9 @@ async def test_xss_corpus_is_escaped_on_canned_query_and_own_pages(xss_queries):
         "/owner/sunrise-care-ltd",
         "/la/E06000001",
         "/overview",
+        "/search?q=alert",
+        "/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/search?q=x16",
     ]
     with_payload = 0
     for url in urls:
