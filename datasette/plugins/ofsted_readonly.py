@@ -1,18 +1,47 @@
-"""Refuse every request that is not a read, before Datasette sees it.
+"""Refuse every request that is not a read, before Datasette sees it, and add
+security headers to every response.
 
 The registry is published read-only, so nothing but the login form ever needs
 a POST. Datasette 0.65.5 answers a POST to a table or a read-only canned query
 with a 500 (an assertion, a tuple returned as a response): this answers 405.
+
+Headers (reliability.md §1.4 item 4, D7, for when no proxy adds them): a
+Content-Security-Policy that lets pages load nothing from other sites and be
+framed by none (Datasette's own pages need inline scripts and styles),
+``nosniff`` and no referrer to other sites.
 """
 
 from datasette import hookimpl
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 POST_PATHS = {"/-/login", "/-/logout"}
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self' 'unsafe-inline'; "
+        b"style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        b"connect-src 'self'; object-src 'none'; base-uri 'self'; "
+        b"form-action 'self'; frame-ancestors 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
 
 
 def is_allowed(method, path):
     return method in READ_METHODS or (method == "POST" and path in POST_PATHS)
+
+
+def with_headers(send):
+    async def sender(message):
+        if message["type"] == "http.response.start":
+            names = {name.lower() for name, _ in message.get("headers", [])}
+            extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sender
 
 
 @hookimpl
@@ -39,7 +68,7 @@ def asgi_wrapper():
                     }
                 )
                 return
-            await app(scope, receive, send)
+            await app(scope, receive, with_headers(send))
 
         return read_only
 

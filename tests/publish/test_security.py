@@ -584,3 +584,31 @@ def test_sql_gate_recognises_arbitrary_sql():
     assert gate.carries_sql(b"_where=1%3D1&_size=10")
     assert not gate.carries_sql(b"as_at=2025-03-31")
     assert not gate.carries_sql(b"_facet=sector&_sort=urn")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/registry/homes",
+        "/registry/homes.json",
+        "/registry/inspections.csv",
+        "/registry.db",
+        "/home/SC100001",
+        "/registry/market_snapshot",
+        "/assets/charts.js",
+        "/nope",
+    ],
+)
+async def test_security_headers_on_every_kind_of_response(ds, path):
+    response = await ds.client.get(path)
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_json_is_served_as_json(ds):
+    response = await ds.client.get("/registry/homes.json")
+    assert response.headers["content-type"].startswith("application/json")
