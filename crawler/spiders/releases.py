@@ -190,7 +190,9 @@ class ReleasesSpider(OfstedSpider):
 
     def _json(self, response: Response, what: str) -> dict | None:
         if response.status in (404, 410):
-            self.count(f"ofsted/{what}/not_found")
+            # a listing that has gone is a changed site, not an empty one
+            self.count(f"ofsted/layout/{what.replace('/', '_')}_not_found")
+            self.logger.error("%s: %s answered %s", response.url, what, response.status)
             return None
         try:
             data = json.loads(response.text)

@@ -138,3 +138,37 @@ def test_retry_after_in_seconds_or_as_an_http_date():
     assert retry_after_seconds("Sun, 22 Nov 2026 01:00:00 GMT", now=now) == 0.0
     assert retry_after_seconds("later") is None
     assert retry_after_seconds(None) is None
+
+
+def test_provider_page_in_a_changed_layout_counts_and_yields_nothing(spider):
+    from sample_site.pages import provider_page
+    from sample_site.population import build_population
+
+    home = build_population(seed=1, homes=1).homes[0]
+    body = provider_page(
+        home,
+        home.inspections,
+        files_base="https://files.ofsted.gov.uk",
+        canonical_base="https://reports.ofsted.gov.uk",
+        layout="changed",
+    )
+    url = f"https://reports.ofsted.gov.uk/provider/2/{home.urn}"
+    assert (
+        list(spider.parse_provider(_response(url, body.decode()), urn=home.urn)) == []
+    )
+    assert spider.crawler.stats.get_value("ofsted/layout/provider") == 1
+    standard = provider_page(
+        home,
+        home.inspections,
+        files_base="https://files.ofsted.gov.uk",
+        canonical_base="https://reports.ofsted.gov.uk",
+    )
+    page = next(
+        iter(spider.parse_provider(_response(url, standard.decode()), urn=home.urn))
+    )
+    assert len(page.events) == len(home.inspections)
+    assert {e["event_type"] for e in page.events} <= {
+        "Full inspection",
+        "Monitoring inspection",
+        "Assurance visit",
+    }
