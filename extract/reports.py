@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 
 #: Bump when a change to this module changes what it extracts: the registry
 #: re-extracts every report loaded by an older version.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 200
@@ -180,6 +180,16 @@ class Requirement:
 
 
 @dataclass(frozen=True, slots=True)
+class PastInspection:
+    """A row of the report's "Recent inspection history" table."""
+
+    inspection_date: str
+    inspection_type: str | None
+    inspection_type_as_published: str
+    judgement: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Mention:
     """A sentence about children going missing (``missing``/``away``) or about
     ``exploitation`` or the ``police``; ``count`` only when the sentence states
@@ -204,6 +214,7 @@ class InspectionReport:
     previous_judgement: str | None
     previous_inspection_date: str | None
     enforcement_action_since_last: str | None
+    inspection_history: tuple[PastInspection, ...]
     registered_provider: str | None
     registered_provider_address: str | None
     responsible_individual: str | None
@@ -899,6 +910,40 @@ def find_recommendations(pages: list[list[str]]) -> list[Requirement]:
     return out
 
 
+# -------------------------------------------------------- inspection history
+
+_HISTORY_ROW = re.compile(
+    r"^(\d{1,2}/\d{1,2}/\d{4})\s+(.+?)(?:\s+(" + _JUDGEMENT + r"))?\s*$", re.IGNORECASE
+)
+
+
+def find_inspection_history(pages: list[list[str]]) -> list[PastInspection]:
+    """The rows of the "Recent inspection history" table (SCCIF reports)."""
+    rows = []
+    for _page, line in _section(pages, re.compile(r"^Recent inspection history\b")):
+        match = _HISTORY_ROW.match(line)
+        if not match:
+            if rows and not line.casefold().startswith("inspection date"):
+                break  # the table has ended
+            continue
+        day = parse_date(match.group(1))
+        if day is None:
+            continue
+        printed = match.group(2).strip()
+        judgement = match.group(3)
+        rows.append(
+            PastInspection(
+                day.isoformat(),
+                normalise_event_type(printed),
+                printed,
+                normalise_judgement(re.sub(r"\s+", " ", judgement))
+                if judgement
+                else None,
+            )
+        )
+    return rows
+
+
 # --------------------------------------------------------------- the report
 
 _TITLES = (
@@ -1248,6 +1293,7 @@ def parse_report_text(
         enforcement_action_since_last=next(
             (v.strip() for _, v in values.get("enforcement", []) if v.strip()), None
         ),
+        inspection_history=tuple(find_inspection_history(pages)),
         registered_provider=provider,
         registered_provider_address=_last(values, "provider_address"),
         responsible_individual=_last(values, "responsible_individual"),

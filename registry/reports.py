@@ -34,6 +34,7 @@ child processes and writes each report in its own transaction.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -182,6 +183,12 @@ def m001_reports(db: Database) -> None:
     db["report_pages"].enable_fts(["text"], create_triggers=True, tokenize="porter")
 
 
+@migrations()
+def m002_inspection_history(db: Database) -> None:
+    """The report's "Recent inspection history" table, as JSON."""
+    db.execute("ALTER TABLE reports ADD COLUMN inspection_history TEXT")
+
+
 # ------------------------------------------------------------------ writing
 
 
@@ -235,6 +242,11 @@ def write_report(
             "previous_judgement": report.previous_judgement,
             "previous_inspection_date": report.previous_inspection_date,
             "enforcement_action_since_last": report.enforcement_action_since_last,
+            "inspection_history": json.dumps(
+                [dataclasses.asdict(row) for row in report.inspection_history]
+            )
+            if report.inspection_history
+            else None,
             "registered_provider": report.registered_provider,
             "registered_provider_address": report.registered_provider_address,
             "responsible_individual": report.responsible_individual,
@@ -644,8 +656,6 @@ def extract_report_command(
     \b
         ofsted-homes extract-report report.pdf
     """
-    import dataclasses
-
     from extract.reports import extract_report
     from extract.sandbox import run_sandboxed
 

@@ -83,6 +83,14 @@ def test_extraction_matches_what_was_drawn(
     assert [(r["text"], r["regulation"]) for r in got["recommendations"]] == [
         (r["text"], r["regulation"]) for r in spec.get("recommendations") or []
     ]
+    history = [
+        (row["date"], row["type"], row["judgement"])
+        for row in spec.get("inspection_history") or []
+    ]
+    assert [
+        (row["inspection_date"], row["inspection_type"], row["judgement"])
+        for row in got["inspection_history"]
+    ] == history
     assert got["extractor_version"] == EXTRACTOR_VERSION
     assert got["pages"] == len(got["page_texts"])
 
