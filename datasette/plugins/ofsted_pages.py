@@ -1,7 +1,8 @@
 # ruff: noqa: S608 - SQL here is built only from this module's constants;
 # every value goes in as a parameter.
 """Pages people read: one per home (/home/<URN>), owner (/owner/<id>) and local
-authority (/la/<code>), plus /overview with the national charts.
+authority (/la/<code>), /overview with the national charts, and /search across
+URNs, owner and council names and every full-text index.
 
 The pages only read the registry. Charts are drawn in the browser by the
 vendored Chart.js (datasette/static/vendor, no CDN); their data sits in the page

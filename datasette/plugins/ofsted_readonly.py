@@ -8,7 +8,7 @@ with a 500 (an assertion, a tuple returned as a response): this answers 405.
 Headers (reliability.md §1.4 item 4, D7, for when no proxy adds them): a
 Content-Security-Policy that lets pages load nothing from other sites and be
 framed by none (Datasette's own pages need inline scripts and styles),
-``nosniff`` and no referrer to other sites.
+``nosniff`` and no referrer to other sites. Redirects never point off-site.
 """
 
 from datasette import hookimpl
@@ -33,12 +33,26 @@ def is_allowed(method, path):
     return method in READ_METHODS or (method == "POST" and path in POST_PATHS)
 
 
+def same_origin(location):
+    """A redirect target that cannot leave the site: Datasette 0.65.5 answers
+    ``/\\evil.example/`` with ``Location: /\\evil.example``, which browsers
+    read as ``//evil.example`` (another site)."""
+    location = location.replace(b"\\", b"%5C")
+    if location.startswith(b"//"):
+        location = b"/" + location.lstrip(b"/")
+    return location
+
+
 def with_headers(send):
     async def sender(message):
         if message["type"] == "http.response.start":
-            names = {name.lower() for name, _ in message.get("headers", [])}
+            headers = [
+                (name, same_origin(value) if name.lower() == b"location" else value)
+                for name, value in message.get("headers", [])
+            ]
+            names = {name.lower() for name, _ in headers}
             extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
-            message = {**message, "headers": [*message.get("headers", []), *extra]}
+            message = {**message, "headers": [*headers, *extra]}
         await send(message)
 
     return sender

@@ -612,3 +612,32 @@ async def test_security_headers_on_every_kind_of_response(ds, path):
 async def test_json_is_served_as_json(ds):
     response = await ds.client.get("/registry/homes.json")
     assert response.headers["content-type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["//evil.example/", "/\\evil.example/", "/%5Cevil.example/", "/\\/evil.example"],
+)
+async def test_no_open_redirect(ds, path):
+    response = await ds.client.get(path)
+    location = response.headers.get("location", "/")
+    assert response.status_code in (200, 302, 404)
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    assert "evil.example" not in location.split("/")[2:3]
+
+
+async def test_no_cors_and_no_internal_database(ds):
+    response = await ds.client.get("/registry/homes.json")
+    assert "access-control-allow-origin" not in response.headers
+    assert (await ds.client.get("/_internal")).status_code in (403, 404)
+    assert (await ds.client.get("/_internal.json")).status_code in (403, 404)
+
+
+def test_same_origin_rewrites_off_site_redirects():
+    readonly = load_plugin("ofsted_readonly")
+    assert readonly.same_origin(b"/\\evil.example") == b"/%5Cevil.example"
+    assert readonly.same_origin(b"//evil.example/x") == b"/evil.example/x"
+    assert (
+        readonly.same_origin(b"/registry/homes?_sort=urn")
+        == b"/registry/homes?_sort=urn"
+    )
