@@ -172,3 +172,42 @@ def test_provider_page_in_a_changed_layout_counts_and_yields_nothing(spider):
         "Monitoring inspection",
         "Assurance visit",
     }
+
+
+def test_retry_waits_grow_exponentially_are_capped_and_end_in_giving_up():
+    import time
+
+    from scrapy import Spider
+    from scrapy.http import Response
+
+    from crawler.middlewares import PoliteRetryMiddleware
+
+    class Probe(Spider):
+        name = "probe"
+
+    crawler = get_crawler(
+        Probe,
+        {
+            "RETRY_TIMES": 3,
+            "RETRY_BACKOFF_BASE": 1.0,
+            "RETRY_BACKOFF_MAX": 5.0,
+            "RETRY_JITTER": 0.25,
+        },
+    )
+    crawler.spider = crawler._create_spider()
+    middleware = PoliteRetryMiddleware(crawler)
+    request = Request("https://files.ofsted.gov.uk/v1/file/1")
+    waits = []
+    for retry_after in (None, None, "10000"):
+        headers = {"Retry-After": retry_after} if retry_after else {}
+        response = Response(request.url, status=503, headers=headers, request=request)
+        request = middleware.process_response(request, response)
+        assert isinstance(request, Request)
+        waits.append(request.meta["retry_not_before"] - time.monotonic())
+    assert 0.9 <= waits[0] <= 1.26
+    assert 1.9 <= waits[1] <= 2.51
+    assert 4.9 <= waits[2] <= 6.26  # Retry-After 10000 s, capped at 5 s (+ jitter)
+    final = Response(request.url, status=503, request=request)
+    assert middleware.process_response(request, final) is final
+    assert crawler.stats.get_value("retry/max_reached") == 1
+    assert crawler.stats.get_value("ofsted/retry/gave_up") == 1
