@@ -104,6 +104,14 @@ def datasette_options(
             f"{db_path}: no such registry. Build one first: "
             f"ofsted-homes load {db_path} FILES..."
         )
+    wal = db_path.with_name(db_path.name + "-wal")
+    if wal.is_file() and wal.stat().st_size > 0:
+        # Opened immutable, SQLite would not read the changes still in the WAL.
+        raise RegistryError(
+            f"{db_path}: {wal.name} holds changes not yet in the database (a "
+            "writer has it open, or stopped without closing it). Serve a "
+            "published snapshot, or let the writer finish and close it."
+        )
     if private_db is not None and not inspector:
         raise RegistryError(
             f"--private-db {private_db}: a private database is only served in "

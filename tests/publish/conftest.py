@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -708,11 +707,6 @@ def private_db_path(tmp_path) -> Path:
     )
     db.close()
     return path
-
-
-def copy_registry(source: Path, target: Path) -> Path:
-    shutil.copyfile(source, target)
-    return target
 
 
 def free_port() -> int:

@@ -78,3 +78,22 @@ def test_real_server_serves_pages_read_only(live_server, registry_path):
     assert hashlib.sha256(body).hexdigest() == before
     assert hashlib.sha256(registry_path.read_bytes()).hexdigest() == before
     assert not registry_path.with_name(registry_path.name + "-wal").exists()
+
+
+def test_serve_refuses_a_registry_with_unmerged_wal(registry_path, tmp_path):
+    import shutil
+    import sqlite3
+
+    path = tmp_path / "registry.db"
+    shutil.copyfile(registry_path, path)
+    writer = sqlite3.connect(path)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("insert into owners (id, name) values ('late', 'Late Ltd')")
+    writer.commit()
+    try:
+        result = CliRunner().invoke(cli, ["serve", str(path)])
+        assert result.exit_code == 1
+        assert "registry.db-wal holds changes not yet in the database" in result.output
+    finally:
+        writer.close()
