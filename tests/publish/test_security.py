@@ -573,7 +573,7 @@ async def test_sql_flood_gets_429_and_pages_stay_fast(ds):
     )
     home, elapsed = results[-1]
     assert home.status_code == 200
-    assert elapsed < 0.5
+    assert elapsed < 1.0  # without the gate it waits 2-3 s behind the flood
     # Canned queries are never held back.
     assert (await ds.client.get("/registry/market_snapshot.json")).status_code == 200
 
