@@ -190,6 +190,9 @@ async def missing_by_year(db, where, params):
 
 
 async def check_can_view(datasette, request, database):
+    # Datasette 0.65 lets requests that arrive while its first request is
+    # still starting up run before start-up has finished: make sure it has.
+    await datasette.invoke_startup()
     await datasette.ensure_permissions(
         request.actor,
         [
@@ -541,14 +544,19 @@ def register_routes():
 
 
 @hookimpl
-def startup(datasette):
+def prepare_jinja2_environment(env, datasette):
     # A Jinja global rather than extra_template_vars: error pages (404s) are
-    # rendered without the plugin hooks, and must carry the label too. The
-    # published file is immutable, so once at start-up is enough.
-    async def inner():
-        datasette.jinja_env.globals["ofsted_is_sample"] = await is_sample(datasette)
+    # rendered without the plugin hooks and must carry the label too. Asked
+    # once, on the first page (the published file is immutable); no query
+    # at start-up, where it would widen Datasette's first-request race.
+    answer = []
 
-    return inner
+    async def ofsted_is_sample():
+        if not answer:
+            answer.append(await is_sample(datasette))
+        return answer[0]
+
+    env.globals["ofsted_is_sample"] = ofsted_is_sample
 
 
 @hookimpl
