@@ -19,7 +19,9 @@ Tables (migration set ``ofsted-homes-reports``):
 * ``inspections.report_sha256``: the report of an inspection, set by
   :func:`link_reports` where URN and date agree.
 
-Every PDF ends as exactly one ``reports`` row or one ``pdf_errors`` row.
+Every PDF ends as exactly one ``reports`` row or one current ``pdf_errors``
+row (``is_current = 1``). Re-reading a file with a new extractor version never
+deletes: a failure that is later read is kept with ``is_current = 0``.
 
 A bad PDF in :func:`load_report` (the loader ``registry.load.load_file`` calls
 for any file starting ``%PDF``) is recorded (``sources``, ``pdf_errors`` and a
@@ -189,6 +191,15 @@ def m002_inspection_history(db: Database) -> None:
     db.execute("ALTER TABLE reports ADD COLUMN inspection_history TEXT")
 
 
+@migrations()
+def m003_pdf_errors_is_current(db: Database) -> None:
+    """A file that failed once and was read later (a new extractor version)
+    keeps its failure row, marked as no longer current."""
+    db.execute(
+        "ALTER TABLE pdf_errors ADD COLUMN is_current INTEGER NOT NULL DEFAULT 1"
+    )
+
+
 # ------------------------------------------------------------------ writing
 
 
@@ -334,6 +345,7 @@ def write_failure(db: Database, source: Source, kind: str, message: str) -> None
             "message": message,
             "extractor_version": EXTRACTOR_VERSION,
             "failed_at": utc_now(),
+            "is_current": 1,
         },
         pk="sha256",
     )
@@ -363,6 +375,8 @@ def _store_outcome(
     counts = write_report(
         db, source.sha256, report, url=source.url, file_name=source.file_name
     )
+    # read at last (a new extractor version): an old failure is history now
+    db.execute("UPDATE pdf_errors SET is_current = 0 WHERE sha256 = ?", [source.sha256])
     for problem in report.problems:
         record_problem(db, source, problem, column="report")
     return FileResult(

@@ -289,3 +289,24 @@ def test_help_has_an_example(command: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.output and f"ofsted-homes {command}" in result.output
+
+
+def test_a_failure_read_by_a_new_extractor_is_kept_as_history(tmp_path: Path) -> None:
+    from registry.load import Source, sha256_of
+    from registry.reports import write_failure
+
+    db = open_registry(tmp_path / "registry.db")
+    pdf = PDFS[0]
+    source = Source(pdf, sha256_of(pdf))
+    with db.conn:  # as an older extractor left it
+        write_failure(db, source, "parse_error", f"{pdf.name}: could not parse")
+        db.execute("update pdf_errors set extractor_version = '0'")
+    (result,) = load_reports(db, [pdf])
+    assert result.ok and not result.skipped
+    (error,) = db["pdf_errors"].rows
+    assert error["is_current"] == 0
+    assert db["reports"].count == 1
+    current = db.execute(
+        "select count(*) from pdf_errors where is_current = 1"
+    ).fetchone()[0]
+    assert current + db["reports"].count == 1
