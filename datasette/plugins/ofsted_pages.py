@@ -265,6 +265,16 @@ async def home_page(datasette, request):
             order by r.inspection_date desc, m.page""",
             {"urn": urn},
         )
+    disclosed = []
+    if await has_table(db, "incident_counts"):
+        disclosed = await rows(
+            db,
+            """select source_name, licence, kind, period_label, period_start,
+            period_end, incidents_shown, children_shown, match_method
+            from incident_counts where urn = :urn and match_status = 'matched'
+            order by period_end desc, source_name, kind""",
+            {"urn": urn},
+        )
     la_missing = (
         await missing_by_year(db, "la_code = :code", {"code": home["la_code"]})
         if home["la_code"]
@@ -280,6 +290,7 @@ async def home_page(datasette, request):
                 "inspections": list(reversed(inspections)),
                 "snapshots": snapshots,
                 "mentions": mentions,
+                "disclosed": disclosed,
                 "la_missing": la_missing,
                 "timeline_chart": {
                     "kind": "rating-timeline",

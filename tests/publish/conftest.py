@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCE_A = "a" * 64  # the 2025 provider list (sample)
 SOURCE_B = "b" * 64  # the 2024 provider list
 SOURCE_DFE = "d" * 64
+SOURCE_FOI = "f" * 64
 
 LOCAL_AUTHORITIES = [
     ("E06000001", "805", "Hartlepool", "North East", "E12000001", None, None, None),
@@ -485,6 +486,7 @@ def build_registry(path: Path, *, is_sample: bool = True) -> Path:
             ],
             pk=("year", "area_code", "measure", "release"),
         )
+        _incident_counts(db)
         db["problems"].upsert_all(
             [
                 {
@@ -515,6 +517,42 @@ def build_registry(path: Path, *, is_sample: bool = True) -> Path:
     return path
 
 
+def _incident_counts(db) -> None:
+    """One FOI reply matched to SC100001 (the tables of registry.incidents)."""
+    db["incident_sources"].upsert(
+        {
+            "source_id": SOURCE_FOI,
+            "name": "Cleveland Police FOI 123/24",
+            "file_name": "foi.csv",
+            "licence": "OGL v3.0",
+            "loaded_at": "2026-01-01T00:00:00Z",
+        },
+        pk="source_id",
+    )
+    db["incident_counts"].upsert(
+        {
+            "id": "foi-1",
+            "source_id": SOURCE_FOI,
+            "source_name": "Cleveland Police FOI 123/24",
+            "licence": "OGL v3.0",
+            "file_rows": "2",
+            "row_key": "r2",
+            "urn": "SC100001",
+            "match_status": "matched",
+            "match_method": "urn",
+            "kind": "missing",
+            "period_label": "2023-24",
+            "period_start": "2023-04-01",
+            "period_end": "2024-03-31",
+            "incidents_count": 17,
+            "incidents_shown": "17",
+            "children_shown": "<5",
+            "is_suppressed": 1,
+        },
+        pk="id",
+    )
+
+
 def _sources(db, is_sample: bool) -> None:
     rows = [
         (
@@ -526,6 +564,7 @@ def _sources(db, is_sample: bool) -> None:
         ),
         (SOURCE_B, "providers_2024.csv", "ofsted-providers", "2024-03-31", 0),
         (SOURCE_DFE, "la_missing.csv", "dfe-la-missing", None, 0),
+        (SOURCE_FOI, "foi.csv", "incidents", None, 0),
     ]
     db["sources"].upsert_all(
         [

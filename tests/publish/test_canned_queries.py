@@ -53,7 +53,14 @@ async def test_flagged_homes_parameters(ds):
         ("SC100001", 14),
         ("SC100006", 9),
     ]
-    assert await run(ds, "flagged_homes", min_incidents="15") == []
+    # SC100001's FOI count (17, matched by URN, 2023-24) is the larger
+    # evidence; nothing reaches 18.
+    above_quoted = await run(ds, "flagged_homes", min_incidents="15")
+    assert cells(
+        above_quoted, "urn", "incidents", "imported_incidents", "incidents_quoted"
+    ) == [("SC100001", 17, 17, 14)]
+    assert above_quoted[0]["imported_source"] == "Cleveland Police FOI 123/24"
+    assert await run(ds, "flagged_homes", min_incidents="18") == []
 
 
 async def test_market_snapshot(ds):

@@ -52,6 +52,12 @@ async def test_home_page(ds):
     assert "not where the home is" in html
     assert "<td>2024</td><td>120</td>" in html
     assert "SUNRISE CARE LTD" in html  # the 2024 list's spelling
+    # The FOI count matched to the home, with its source and suppression.
+    disclosed = re.sub(r"\s+", "", html[html.index("ofsted-disclosed") :])
+    assert (
+        "<td>ClevelandPoliceFOI123/24</td><td>OGLv3.0</td><td>missing</td>" in disclosed
+    )
+    assert "<td>17</td><td>&lt;5</td><td>urn</td>" in disclosed
     assert "/assets/vendor/chartjs-4.6.1/chart.umd.min.js" in html
 
 
