@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 
 #: Bump when a change to this module changes what it extracts: the registry
 #: re-extracts every report loaded by an older version.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 200
@@ -455,11 +455,17 @@ def _label_pattern(label: str, *, interleave: bool) -> str:
     return "".join(parts)
 
 
+# After a judgement word: a line holding only another judgement word means a
+# column of judgements (every label, then every judgement), where the word
+# after the last label belongs to the first label. Refuse it there.
+_COLUMN_NEXT = rf"[ \t]*\n[ \t]*{_JUDGEMENT}[ \t.]*(?:\n|$)"
+
+
 def _compile_judgement_label(label: str) -> re.Pattern[str]:
     return re.compile(
         r"(?:^|\n)[ \t]*" + _label_pattern(label, interleave=True) + r"[ \t]*:?"
         r"(?:[ \t]*\n?[^\n]{0,60}?\bis\s+judged\s+to\s+be)?"
-        rf"[\s:,-]*(?P<after>{_JUDGEMENT})?",
+        rf"[\s:,-]*(?P<after>{_JUDGEMENT}(?!{_COLUMN_NEXT}))?",
         re.IGNORECASE,
     )
 
@@ -998,10 +1004,53 @@ class _Found:
     problem: str | None = None
 
 
-def _find_judgement(key: str, text_pages: list[str], layout: str) -> _Found:
+_LABEL_KEYS = {
+    fold(label).rstrip(":, "): key
+    for key, labels in _JUDGEMENT_LABELS.items()
+    for label in labels
+}
+_JUDGEMENT_LINE = re.compile(_JUDGEMENT, re.IGNORECASE)
+
+
+def column_judgements(pages: list[list[str]]) -> dict[str, list[tuple[str, int]]]:
+    """Judgement tables whose text comes out column by column (a tagged
+    table: every label, then every judgement): a run of N label lines followed
+    by exactly N lines that are each only a judgement word, zipped in order."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for page_number, lines in enumerate(pages, start=1):
+        index = 0
+        while index < len(lines):
+            keys = []
+            while index + len(keys) < len(lines):
+                key = _LABEL_KEYS.get(fold(lines[index + len(keys)]).rstrip(":, "))
+                if key is None:
+                    break
+                keys.append(key)
+            if len(keys) < 2:
+                index += max(1, len(keys))
+                continue
+            values = lines[index + len(keys) : index + 2 * len(keys)]
+            if len(values) == len(keys) and all(
+                _JUDGEMENT_LINE.fullmatch(fold(v)) for v in values
+            ):
+                for key, value in zip(keys, values, strict=True):
+                    found.setdefault(key, []).append((value, page_number))
+            index += len(keys)
+    return found
+
+
+def _find_judgement(
+    key: str,
+    text_pages: list[str],
+    layout: str,
+    columns: dict[str, list[tuple[str, int]]] | None = None,
+) -> _Found:
     name = key.replace("_", " ")
     seen: list[tuple[str, str, int]] = []  # (normalised, as printed, page)
     labels_seen = 0
+    for printed, page_number in (columns or {}).get(key, []):
+        labels_seen += 1
+        seen.append((normalise_judgement(printed) or "", printed, page_number))
     for page_number, text in enumerate(text_pages, start=1):
         lowered = text.casefold()
         for label, pattern in _JUDGEMENT_PATTERNS[key]:
@@ -1216,12 +1265,13 @@ def parse_report_text(
     inspection_type, type_printed = _inspection_type(layout, title, values, problems)
 
     # judgements
+    columns = column_judgements(pages)
     found = {}
     for key in ("overall", "helped_and_protected", "leaders_and_managers"):
         if key not in _EXPECTED[layout]:
             found[key] = _Found(None, None)
             continue
-        found[key] = _find_judgement(key, text_pages, layout)
+        found[key] = _find_judgement(key, text_pages, layout, columns)
         if found[key].problem:
             problems.append(found[key].problem)
     if layout in ("2015", "sccif") and found["overall"].value:

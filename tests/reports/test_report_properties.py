@@ -260,3 +260,27 @@ def test_title_run_into_its_neighbours() -> None:
     assert (report.layout, report.inspection_type) == ("sccif", "Full inspection")
     assert report.judgements.overall == "Good"
     assert report.inspection_date == "2019-05-19"
+
+
+def test_judgement_table_read_column_by_column() -> None:
+    """A tagged table can give every label first, then every judgement."""
+    text = (
+        "SC123456\nFull inspection\n"
+        "Inspected under the social care common inspection framework\n"
+        "Inspection date: 7 November 2023\n"
+        "Overall experiences and progress of children and young people\n"
+        "How well children and young people are helped and protected\n"
+        "The effectiveness of leaders and managers\n"
+        "good\noutstanding\nrequires improvement to be good\n"
+    )
+    judgements = parse_report_text([text]).judgements
+    assert (
+        judgements.overall,
+        judgements.helped_and_protected,
+        judgements.leaders_and_managers,
+    ) == ("Good", "Outstanding", "Requires improvement to be good")
+    # one judgement short: nothing is guessed
+    short = text.replace("requires improvement to be good\n", "")
+    judgements = parse_report_text([short]).judgements
+    assert judgements.leaders_and_managers is None
+    assert judgements.overall is None
