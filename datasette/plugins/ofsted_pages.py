@@ -310,6 +310,30 @@ async def home_page(datasette, request):
     )
 
 
+async def homes_of(db, where, value, order):
+    """Every home matching ``where`` (a fixed condition on ``h``, its value
+    bound as :value), newest-listed first, and what the page says about the
+    ones on Ofsted's newest list: how many, their places, their rating mix."""
+    homes = await rows(
+        db,
+        "select h.urn, h.sector, h.local_authority, h.la_code, h.region, h.places,"
+        " h.latest_judgement, h.latest_full_inspection_date, h.status, h.last_seen,"
+        f" h.owner, o.name as owner_name, {IS_LISTED}"
+        " from homes h left join owners o on o.id = h.owner"
+        f" where {where} order by is_listed desc, {order}, h.urn",
+        {"value": value},
+    )
+    listed = [h for h in homes if h["is_listed"]]
+    mix = rating_mix(listed)
+    return {
+        "homes": homes,
+        "listed": len(listed),
+        "places": sum(h["places"] or 0 for h in listed),
+        "mix": mix,
+        "mix_chart": _mix_chart(mix),
+    }
+
+
 async def owner_page(datasette, request):
     owner_id = request.url_vars["owner_id"]
     if not OWNER_ID.match(owner_id):
@@ -319,28 +343,11 @@ async def owner_page(datasette, request):
     found = await rows(db, "select * from owners where id = :id", {"id": owner_id})
     if not found:
         raise NotFound(f"No owner {owner_id!r} in this registry")
-    homes = await rows(
-        db,
-        "select h.urn, h.sector, h.local_authority, h.la_code, h.region, h.places,"
-        " h.latest_judgement, h.latest_full_inspection_date, h.status, h.last_seen,"
-        f" {IS_LISTED} from homes h where h.owner = :id"
-        " order by is_listed desc, h.local_authority, h.urn",
-        {"id": owner_id},
-    )
-    listed = [h for h in homes if h["is_listed"]]
-    mix = rating_mix(listed)
+    homes = await homes_of(db, "h.owner = :value", owner_id, "h.local_authority")
     return Response.html(
         await datasette.render_template(
             "ofsted_owner.html",
-            {
-                "database": name,
-                "owner": found[0],
-                "homes": homes,
-                "listed": len(listed),
-                "places": sum(h["places"] or 0 for h in listed),
-                "mix": mix,
-                "mix_chart": _mix_chart(mix),
-            },
+            {"database": name, "owner": found[0], **homes},
             request=request,
         )
     )
@@ -357,29 +364,15 @@ async def la_page(datasette, request):
     )
     if not found:
         raise NotFound(f"No local authority {code!r} in this registry")
-    homes = await rows(
-        db,
-        "select h.urn, h.sector, h.places, h.latest_judgement,"
-        " h.latest_full_inspection_date, h.status, h.last_seen, h.owner,"
-        f" o.name as owner_name, {IS_LISTED}"
-        " from homes h left join owners o on o.id = h.owner"
-        " where h.la_code = :c order by is_listed desc, h.sector, h.urn",
-        {"c": code},
-    )
+    homes = await homes_of(db, "h.la_code = :value", code, "h.sector")
     missing = await missing_by_year(db, "la_code = :code", {"code": code})
-    listed = [h for h in homes if h["is_listed"]]
-    mix = rating_mix(listed)
     return Response.html(
         await datasette.render_template(
             "ofsted_la.html",
             {
                 "database": name,
                 "la": found[0],
-                "homes": homes,
-                "listed": len(listed),
-                "places": sum(h["places"] or 0 for h in listed),
-                "mix": mix,
-                "mix_chart": _mix_chart(mix),
+                **homes,
                 "missing": missing,
                 "missing_chart": _missing_chart(missing),
             },
