@@ -62,6 +62,7 @@ from registry.load import (
     sha256_of,
     utc_now,
 )
+from registry.upsert import upsert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -228,58 +229,66 @@ def write_report(
     """Upsert one extracted report and its pages, mentions and requirements.
     The caller holds the transaction."""
     j = report.judgements
-    db["reports"].upsert(
-        {
-            "sha256": sha256,
-            "urn": report.urn,
-            "url": url,
-            "file_name": file_name,
-            "inspection_date": report.inspection_date,
-            "inspection_end_date": report.inspection_end_date,
-            "inspection_type": report.inspection_type,
-            "inspection_type_as_published": report.inspection_type_as_published,
-            "layout": report.layout,
-            "framework": report.framework,
-            "judgement": j.overall,
-            "judgement_as_published": j.as_published.get("overall"),
-            "helped_and_protected": j.helped_and_protected,
-            "helped_and_protected_as_published": j.as_published.get(
-                "helped_and_protected"
-            ),
-            "leaders_and_managers": j.leaders_and_managers,
-            "leaders_and_managers_as_published": j.as_published.get(
-                "leaders_and_managers"
-            ),
-            "previous_judgement": report.previous_judgement,
-            "previous_inspection_date": report.previous_inspection_date,
-            "enforcement_action_since_last": report.enforcement_action_since_last,
-            "inspection_history": json.dumps(
-                [dataclasses.asdict(row) for row in report.inspection_history]
-            )
-            if report.inspection_history
-            else None,
-            "registered_provider": report.registered_provider,
-            "registered_provider_address": report.registered_provider_address,
-            "responsible_individual": report.responsible_individual,
-            "registered_manager": report.registered_manager,
-            "inspectors": json.dumps(list(report.inspectors)),
-            "places": report.places,
-            "pages": report.pages,
-            "missing_mentions_count": len(report.missing_mentions),
-            "requirements_count": len(report.requirements),
-            "recommendations_count": len(report.recommendations),
-            "problems": json.dumps(list(report.problems)) if report.problems else None,
-            "extractor_version": report.extractor_version,
-            "extracted_at": utc_now(),
-        },
-        pk="sha256",
+    upsert_rows(
+        db,
+        "reports",
+        [
+            {
+                "sha256": sha256,
+                "urn": report.urn,
+                "url": url,
+                "file_name": file_name,
+                "inspection_date": report.inspection_date,
+                "inspection_end_date": report.inspection_end_date,
+                "inspection_type": report.inspection_type,
+                "inspection_type_as_published": report.inspection_type_as_published,
+                "layout": report.layout,
+                "framework": report.framework,
+                "judgement": j.overall,
+                "judgement_as_published": j.as_published.get("overall"),
+                "helped_and_protected": j.helped_and_protected,
+                "helped_and_protected_as_published": j.as_published.get(
+                    "helped_and_protected"
+                ),
+                "leaders_and_managers": j.leaders_and_managers,
+                "leaders_and_managers_as_published": j.as_published.get(
+                    "leaders_and_managers"
+                ),
+                "previous_judgement": report.previous_judgement,
+                "previous_inspection_date": report.previous_inspection_date,
+                "enforcement_action_since_last": report.enforcement_action_since_last,
+                "inspection_history": json.dumps(
+                    [dataclasses.asdict(row) for row in report.inspection_history]
+                )
+                if report.inspection_history
+                else None,
+                "registered_provider": report.registered_provider,
+                "registered_provider_address": report.registered_provider_address,
+                "responsible_individual": report.responsible_individual,
+                "registered_manager": report.registered_manager,
+                "inspectors": json.dumps(list(report.inspectors)),
+                "places": report.places,
+                "pages": report.pages,
+                "missing_mentions_count": len(report.missing_mentions),
+                "requirements_count": len(report.requirements),
+                "recommendations_count": len(report.recommendations),
+                "problems": json.dumps(list(report.problems))
+                if report.problems
+                else None,
+                "extractor_version": report.extractor_version,
+                "extracted_at": utc_now(),
+            }
+        ],
+        ("sha256",),
     )
-    db["report_pages"].upsert_all(
-        (
+    upsert_rows(
+        db,
+        "report_pages",
+        [
             {"report": sha256, "page": number, "urn": report.urn, "text": text}
             for number, text in enumerate(report.page_texts, start=1)
-        ),
-        pk=("report", "page"),
+        ],
+        ("report", "page"),
     )
     # rows of an older extraction stay, marked as not current (never deleted)
     db.execute("UPDATE report_mentions SET is_current = 0 WHERE report = ?", [sha256])
@@ -299,7 +308,7 @@ def write_report(
         for number, m in enumerate(report.missing_mentions + report.other_mentions)
     ]
     if mentions:
-        db["report_mentions"].upsert_all(mentions, pk="id")
+        upsert_rows(db, "report_mentions", mentions, ("id",))
     items = [
         {
             "id": _id(sha256, item.kind, number, item.text),
@@ -318,7 +327,7 @@ def write_report(
         for number, item in enumerate(group, start=1)
     ]
     if items:
-        db["requirements"].upsert_all(items, pk="id")
+        upsert_rows(db, "requirements", items, ("id",))
     return {
         "reports": 1,
         "report_pages": report.pages,
