@@ -477,6 +477,7 @@ def load_reports(
     """
     results: list[FileResult] = []
     sources: dict[str, Source] = {}
+    seen: set[str] = set()
     for given in paths:
         path = Path(given)
         try:
@@ -488,7 +489,7 @@ def load_reports(
                 )
             )
             continue
-        if digest in {s.sha256 for s in sources.values()}:
+        if digest in seen:
             results.append(
                 FileResult(
                     path,
@@ -512,6 +513,7 @@ def load_reports(
             continue
         url = (urls or {}).get(str(given))
         sources[str(path)] = Source(path, digest, url, None, is_sample)
+        seen.add(digest)
     for outcome in extract_many(
         [s.path for s in sources.values()],
         workers=workers,
