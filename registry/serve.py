@@ -134,7 +134,7 @@ def datasette_options(
     if inspector:
         _lock_down(metadata)
     else:
-        # datasette/plugins/ofsted_sql_gate.py: the rest get 429 at once.
+        # datasette/plugins/ofsted_guard.py: the rest get 429 at once.
         plugins = metadata.setdefault("plugins", {})
         plugins["ofsted-homes"] = {"max_concurrent_sql": PUBLIC_MAX_CONCURRENT_SQL}
     return {

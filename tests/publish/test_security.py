@@ -46,7 +46,12 @@ async def test_public_settings_and_immutable_databases(ds, registry_path):
     databases = (await ds.client.get("/-/databases.json")).json()
     assert [(d["name"], d["is_mutable"]) for d in databases] == [("registry", False)]
     plugins = {p["name"] for p in (await ds.client.get("/-/plugins.json")).json()}
-    assert {"ofsted_limits.py", "ofsted_pages.py", "datasette-block-robots"} <= plugins
+    assert {
+        "ofsted_guard.py",
+        "ofsted_limits.py",
+        "ofsted_pages.py",
+        "datasette-block-robots",
+    } <= plugins
 
 
 async def test_robots_are_blocked(ds):
@@ -582,7 +587,7 @@ async def test_sql_flood_gets_429_and_pages_stay_fast(ds):
 
 
 def test_sql_gate_recognises_arbitrary_sql():
-    gate = load_plugin("ofsted_sql_gate")
+    gate = load_plugin("ofsted_guard")
     assert gate.carries_sql(b"sql=select+1")
     assert gate.carries_sql(b"_where=1%3D1&_size=10")
     assert not gate.carries_sql(b"as_at=2025-03-31")
@@ -637,7 +642,7 @@ async def test_no_cors_and_no_internal_database(ds):
 
 
 def test_same_origin_rewrites_off_site_redirects():
-    readonly = load_plugin("ofsted_readonly")
+    readonly = load_plugin("ofsted_guard")
     assert readonly.same_origin(b"/\\evil.example") == b"/%5Cevil.example"
     assert readonly.same_origin(b"//evil.example/x") == b"/evil.example/x"
     assert (
