@@ -12,7 +12,8 @@ export REAL_DATA_DIR
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet -e . --group dev
+	@echo "Installing ofsted-homes and its dependencies into $(VENV) …"
+	$(BIN)/python -m pip install --quiet --quiet -e . --group dev 2> $(VENV)/install.log || (cat $(VENV)/install.log; exit 1)
 	touch $(STAMP)
 
 venv: $(STAMP)
