@@ -906,9 +906,14 @@ def _mapping(
     help="The kind of incident when the file does not say",
 )
 @click.option(
-    "--review-all",
+    "--auto-match",
     is_flag=True,
-    help="Match automatically only by URN (or an earlier decision); queue every other likely home for review",
+    help=(
+        "Also match automatically by owner, local authority and places when exactly "
+        "one home fits. Off by default: on a labelled set it was right 96% of the "
+        "time, and a wrong match is worse than a queued one (a row about a home the "
+        "registry lacks can land on its only sibling)"
+    ),
 )
 @click.option("--strict", is_flag=True, help="Refuse a file on its first bad cell")
 @click.option("--silent", is_flag=True, help="No summary lines")
@@ -923,7 +928,7 @@ def load_incidents_command(
     private_db,
     mapping,
     default_kind,
-    review_all,
+    auto_match,
     strict,
     silent,
     verbose,
@@ -932,9 +937,11 @@ def load_incidents_command(
     disclosures, inspectors' Annex A counts) and match them to homes.
 
     Each file is CSV or XLSX with one row per home and period, or one row per
-    incident (counted per home and financial year). Rows are matched by URN,
-    or by provider, local authority and places; unsure matches wait for
-    `ofsted-homes review`. Addresses are used for matching only, never stored.
+    incident (counted per home and financial year). Rows with a URN (or an
+    earlier review decision) match automatically; for the others the likely
+    homes (by provider, local authority and places) wait for `ofsted-homes
+    review`, unless --auto-match is given. Addresses are used for matching
+    only, never stored.
 
     Example:
 
@@ -968,7 +975,7 @@ def load_incidents_command(
                 mapping=mapping,
                 default_kind=default_kind,
                 strict=strict,
-                auto_fuzzy=not review_all,
+                auto_fuzzy=auto_match,
             )
         except (ExtractError, RegistryError) as error:
             failed += 1

@@ -46,7 +46,8 @@ def test_no_wrong_automatic_match_for_a_home_in_the_registry(bench, labelled):
     assert result["recall_with_review"] >= 0.85
 
 
-def test_review_all_makes_no_wrong_automatic_match(bench, labelled):
+def test_default_matching_makes_no_wrong_automatic_match(bench, labelled):
+    """`load-incidents` matches by owner, LA and places only with --auto-match."""
     from registry.incidents import Matcher
 
     db, rows = labelled
