@@ -70,7 +70,7 @@ def normalise_urn(value: object) -> str | None:
             return None
         value = int(value)
     text = str(value).strip().upper().replace(" ", "")
-    if text.endswith(".0") and text[:-2].isdigit():
+    if text.endswith(".0") and text[:-2].isascii() and text[:-2].isdigit():
         text = text[:-2]
     return text if URN_PATTERN.match(text) else None
 
@@ -237,7 +237,7 @@ def normalise_judgement(value: object, *, on: dt.date | None = None) -> str | No
     text = clean_text(value)
     if text is None:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return _judgement_from_code(int(text), on)
     key = fold(text).rstrip(".")
     key = re.sub(r"^(judgement|overall)\s*[:-]\s*", "", key)

@@ -558,7 +558,11 @@ def _read_inspection(row, urn, columns, label, problem) -> InspectionRecord | No
         text = clean_text(value)
         published[name] = text
         judgement = normalise_judgement(value, on=day)
-        if judgement is None and text and not (text.isdigit() and int(text) == 0):
+        if (
+            judgement is None
+            and text
+            and not (text.isascii() and text.isdigit() and int(text) == 0)
+        ):
             problem(
                 f"{label}{name}", value, f"judgement {text!r} is not in the vocabulary"
             )

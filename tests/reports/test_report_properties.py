@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from extract.normalise import JUDGEMENTS, find_urn, normalise_judgement, normalise_urn
@@ -150,19 +149,12 @@ def test_judgement_spellings_normalise_to_the_vocabulary(
 @FAST
 @given(st.text(max_size=40))
 def test_judgements_are_in_the_vocabulary_or_none(text: str) -> None:
-    # non-ASCII digits ('²') crash the shared normaliser: see the xfail below
-    assume(not any(c.isdigit() and not c.isascii() for c in text))
     value = normalise_judgement(text)
     assert value is None or value in JUDGEMENTS
     if value is not None:
         assert normalise_judgement(value) == value  # idempotent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="extract.normalise.normalise_judgement: '²'.isdigit() but int('²') "
-    "raises ValueError (reported to the lead; remove this xfail once fixed)",
-)
 def test_superscript_digit_is_not_a_judgement() -> None:
     assert normalise_judgement("²") is None
 
