@@ -70,7 +70,7 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def baseline(tmp_path_factory):
     """One good first refresh of a 20-home site, reused by tests that copy it."""
     root = tmp_path_factory.mktemp("baseline")
