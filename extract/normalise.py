@@ -433,6 +433,7 @@ def normalise_flag(value: object) -> int | None:
     return 1
 
 
+@lru_cache(maxsize=1 << 14)
 def owner_id(name: str) -> str:
     """A stable, URL-friendly key for an owner name (case and punctuation
     insensitive; ``Ltd`` and ``Limited`` are the same company)."""

@@ -118,9 +118,7 @@ def add_home_observations(
             {"urn": row["urn"], "source_id": source.sha256, "as_at": as_at, **record}
         )
     _ensure_homes(db, {r["urn"] for r in prepared})
-    db["home_observations"].upsert_all(
-        prepared, pk=("urn", "source_id"), batch_size=_BATCH
-    )
+    upsert_rows(db, "home_observations", prepared, ("urn", "source_id"))
     return {r["urn"] for r in prepared}
 
 
@@ -170,6 +168,9 @@ def _json(values: list) -> str:
 
 
 def _first_non_null(rows: list[dict], fields: Iterable[str]) -> dict:
+    """Field by field, the first value that is not NULL (rows newest first)."""
+    if len(rows) == 1:
+        return {name: rows[0].get(name) for name in fields}
     merged: dict = {}
     for name in fields:
         merged[name] = next((r[name] for r in rows if r.get(name) is not None), None)

@@ -8,12 +8,13 @@ import csv
 import datetime as dt
 import re
 from dataclasses import asdict, dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from extract.normalise import fold
+from registry.upsert import upsert_rows
 
 REFERENCE = Path(__file__).parent / "data" / "local_authorities.csv"
 
@@ -75,6 +76,7 @@ def _by_key() -> dict[str, list[LocalAuthority]]:
     return index
 
 
+@lru_cache(maxsize=4096)
 def match_la(name: str | None, on: dt.date | None = None) -> LocalAuthority | None:
     """The local authority a source's name means on a date (names such as
     Dorset or North Yorkshire belong to different authorities before and after
@@ -93,4 +95,6 @@ def match_la(name: str | None, on: dt.date | None = None) -> LocalAuthority | No
 
 def ensure_reference_data(db: Database) -> None:
     """Upsert the shipped reference list (cheap; safe to repeat)."""
-    db["local_authorities"].upsert_all([asdict(la) for la in reference()], pk="la_code")
+    upsert_rows(
+        db, "local_authorities", [asdict(la) for la in reference()], ("la_code",)
+    )
