@@ -40,6 +40,7 @@ from sqlite_utils import Database, Migrations
 
 from extract.normalise import inspection_id, normalise_event_type
 from registry.errors import RegistryError
+from registry.load import utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def refresh_lock(db_path: Path) -> Iterator[None]:
             ) from None
         fh.seek(0)
         fh.truncate()
-        fh.write(f"pid {os.getpid()} since {_now()}\n")
+        fh.write(f"pid {os.getpid()} since {utc_now()}\n")
         fh.flush()
         try:
             yield
@@ -169,15 +170,6 @@ def refresh_lock(db_path: Path) -> Iterator[None]:
             fh.seek(0)
             fh.truncate()
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _now() -> str:
-    return (
-        dt.datetime.now(dt.UTC)
-        .replace(microsecond=0)
-        .isoformat()
-        .replace("+00:00", "Z")
-    )
 
 
 # ---------------------------------------------------------------- crawling
@@ -448,7 +440,7 @@ def _merge(
 ) -> None:
     from registry.load import load_file, sha256_of
 
-    refreshed_at = _now()
+    refreshed_at = utc_now()
     known = {r[0] for r in db.execute("select sha256 from sources")}
     # 1. files: those of these crawls, and any stored earlier but never loaded
     #    (immutable files of a refused crawl are still good files)
@@ -534,7 +526,7 @@ def _load_provider_page(
 
     path = data_dir / entry["path"]
     record = json.loads(path.read_text(encoding="utf-8"))
-    fetched = (entry.get("fetched_at") or _now())[:10]
+    fetched = (entry.get("fetched_at") or utc_now())[:10]
     source = Source(
         path, entry["sha256"], entry.get("url"), entry.get("fetched_at"), is_sample
     )
@@ -666,7 +658,7 @@ def apply_status(
         for e in crawl.of_kind("provider-page")
         if e.get("status") == "not-found"
     }
-    day = (crawl.summary.get("started_at") or _now())[:10]
+    day = (crawl.summary.get("started_at") or utc_now())[:10]
     homes = list(
         db.query(
             "select urn, status, missing_since, registration_status from homes "
