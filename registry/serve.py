@@ -15,7 +15,9 @@ Example::
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,29 @@ STATIC_MOUNT = "assets"
 METADATA_DATABASE = "registry"
 PASSWORD_HASH_ENV = "OFSTED_HOMES_INSPECTOR_PASSWORD_HASH"
 INSPECTOR_ACCOUNT = "inspector"
+# Inspector mode: Datasette's crossdb database, and the canned query in it
+# that computes flagged_homes with the private counts as well.
+CROSSDB_DATABASE = "_memory"
+PRIVATE_FLAG_QUERY = "flagged_homes_private"
+PRIVATE_FLAG_DESCRIPTION = """\
+<p>The same flag as <code>flagged_homes</code> (same SQL, same parameters
+<code>min_incidents</code> and <code>months</code>, defaults 5 and 24), computed with
+the matched counts of the private database <code>{private}</code> (inspectors' Annex A
+counts, unpublished FOI material) added to the public evidence of
+<code>{registry}</code>. A home is listed when its latest full inspection was Good or
+Outstanding and the largest count of one source and kind in the window, public or
+private, or the largest count quoted from its reports, reaches
+<code>min_incidents</code>.</p>
+<p>Where each component came from: <code>imported_from</code> says whether the count
+in the <code>imported_…</code> columns is from the <strong>private database</strong>
+or the <strong>public registry</strong>; <code>private_incidents</code> is the
+largest private total in the window even when a public count is larger; report
+counts and quotes are always public. Percentiles rank homes with public or private
+counts together.</p>
+<p>Caveats: private counts are not suppressed (a count of 1 to 4 at a small home is
+used as it is), so never publish this page or its CSV. Only counts matched to a home
+are used: review queued private rows with
+<code>ofsted-homes review {private}.db</code> first.</p>"""
 
 # reliability.md §1.4. Public: journalists browsing; tight limits so arbitrary
 # SQL cannot starve the pages. Inspector: logged-in users, longer SQL.
@@ -133,6 +158,10 @@ def datasette_options(
     settings = dict(INSPECTOR_SETTINGS if inspector else PUBLIC_SETTINGS)
     if inspector:
         _lock_down(metadata)
+        if private_db is not None and _has_table(private_db, "incident_counts"):
+            metadata.setdefault("databases", {})[CROSSDB_DATABASE] = (
+                _private_flag_database(metadata, db_path.stem, private_db.stem)
+            )
     else:
         # datasette/plugins/ofsted_guard.py: the rest get 429 at once.
         plugins = metadata.setdefault("plugins", {})
@@ -145,7 +174,9 @@ def datasette_options(
         "plugins_dir": str(ASSETS_DIR / "plugins"),
         "static_mounts": [(STATIC_MOUNT, str(ASSETS_DIR / "static"))],
         "cors": False,
-        "crossdb": False,
+        # Inspector mode only: the _memory database attaches the registry and
+        # the private database, for flagged_homes_private and inspectors' SQL.
+        "crossdb": inspector,
     }
 
 
@@ -157,6 +188,111 @@ def _lock_down(metadata: dict[str, Any]) -> None:
     plugins = metadata.setdefault("plugins", {})
     plugins["datasette-auth-passwords"] = {
         f"{INSPECTOR_ACCOUNT}_password_hash": {"$env": PASSWORD_HASH_ENV},
+    }
+
+
+def _has_table(path: Path, table: str) -> bool:
+    uri = f"{path.resolve().as_uri()}?immutable=1"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            found = conn.execute(
+                "select 1 from sqlite_master where type = 'table' and name = ?",
+                [table],
+            ).fetchone()
+    except sqlite3.Error as error:
+        raise RegistryError(
+            f"--private-db {path}: not an SQLite database ({error})"
+        ) from None
+    return found is not None
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# flagged_homes' SQL (metadata.yml) made to read the private counts too: a
+# common table expression named incident_counts, the union of the registry's
+# and the private database's, shadows the table; each other edit only carries
+# the row's origin through to the output. Every edit must apply exactly once,
+# so a change to flagged_homes that breaks one fails loudly.
+PRIVATE_FLAG_EDITS = [
+    (
+        "max(c.source_name) as source_name,",
+        "max(c.source_name) as source_name, max(c.evidence_from) as evidence_from,",
+    ),
+    (
+        "shown, count(*) as parts",
+        "shown, evidence_from, count(*) as parts",
+    ),
+    (
+        "i.source_name as imported_source,",
+        "i.source_name as imported_source, i.evidence_from as imported_from,",
+    ),
+    (
+        "k.imported_source,\n",
+        "k.imported_source,\n  k.imported_from,\n"
+        "  (select max(b.incidents) from imported_by_source b where b.urn = k.urn\n"
+        "     and b.source_id like 'private:%') as private_incidents,\n",
+    ),
+]
+_COUNT_COLUMNS = (
+    "urn, match_status, kind, period_start, period_end, source_name, licence, "
+    "incidents_count, incidents_shown"
+)
+
+
+def private_flag_sql(public_sql: str, registry: str, private: str) -> str:
+    """``flagged_homes``' SQL, run in the ``_memory`` database (crossdb),
+    with the matched counts of the private database ``private`` unioned with
+    the registry's. Private rows have ``'private:' || source_id`` as their
+    source and ``evidence_from = 'private database'``."""
+    # Identifiers only (database names, quoted): no values go into the SQL.
+    reg, priv = _quoted(registry), _quoted(private)
+    public_rows = f"select {_COUNT_COLUMNS}, source_id, 'public registry' as evidence_from from {reg}.incident_counts"  # noqa: S608
+    private_rows = f"select {_COUNT_COLUMNS}, 'private:' || source_id, 'private database' from {priv}.incident_counts"  # noqa: S608
+    union = f"with incident_counts as (\n  {public_rows}\n  union all\n  {private_rows}\n),\n"
+    start = public_sql.lstrip()
+    if not start.lower().startswith("with "):
+        raise RegistryError(
+            "metadata.yml: flagged_homes no longer starts with a WITH clause; "
+            "update PRIVATE_FLAG_EDITS in registry/serve.py to match it."
+        )
+    sql = union + start[len("with ") :]
+    for old, new in PRIVATE_FLAG_EDITS:
+        if sql.count(old) != 1:
+            raise RegistryError(
+                f"metadata.yml: flagged_homes no longer has {old.strip()!r} "
+                "exactly once; update PRIVATE_FLAG_EDITS in registry/serve.py."
+            )
+        sql = sql.replace(old, new)
+    return sql
+
+
+def _private_flag_database(
+    metadata: dict[str, Any], registry: str, private: str
+) -> dict[str, Any]:
+    """Metadata of the ``_memory`` database in inspector mode with a private
+    database: the canned query ``flagged_homes_private``."""
+    public = metadata["databases"][registry]["queries"]["flagged_homes"]
+    return {
+        "title": "Registry and private evidence together (inspectors only)",
+        "description": (
+            f"Cross-database queries: {registry} and {private} are attached "
+            "under their own names: write "
+            f"{_quoted(private)}.incident_counts in SQL here."
+        ),
+        "queries": {
+            PRIVATE_FLAG_QUERY: {
+                "title": "Homes rated good or outstanding despite children going "
+                "missing, with private evidence (inspectors only)",
+                "description_html": PRIVATE_FLAG_DESCRIPTION.format(
+                    registry=registry, private=private
+                ),
+                "params": list(public.get("params") or ["min_incidents", "months"]),
+                "sql": private_flag_sql(public["sql"], registry, private),
+                "hide_sql": True,
+            }
+        },
     }
 
 

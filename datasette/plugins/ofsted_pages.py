@@ -147,10 +147,10 @@ def link_for(column, value):
 
 
 def registry_database(datasette):
-    """The published registry: the first database (a private one, in
-    inspector mode, comes after it)."""
+    """The published registry: the first database on file (a private one, in
+    inspector mode, comes after it; so do _internal and crossdb's _memory)."""
     for name, db in datasette.databases.items():
-        if name != "_internal":
+        if not db.is_memory:
             return name, db
     raise NotFound("No registry is loaded")
 

@@ -80,7 +80,9 @@ async def test_inspector_login_opens_everything(inspector):
     databases = (
         await inspector.client.get("/-/databases.json", cookies=cookies)
     ).json()
+    # _memory: crossdb (inspector mode only) attaches both for cross-database SQL.
     assert {(d["name"], d["is_mutable"]) for d in databases} == {
+        ("_memory", True),
         ("registry", False),
         ("foi", False),
     }
