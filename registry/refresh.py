@@ -438,7 +438,7 @@ def _merge(
     thresholds: Thresholds,
     say: Callable[[str], None],
 ) -> None:
-    from registry.load import load_file, sha256_of
+    from registry.load import FileResult, is_pdf, load_file, sha256_of
 
     refreshed_at = utc_now()
     known = {r[0] for r in db.execute("select sha256 from sources")}
@@ -453,6 +453,14 @@ def _merge(
     ]
     pending.sort(key=lambda e: FILE_KINDS.index(e["kind"]))
     seen: set[str] = set()
+    pdfs: dict[str, str | None] = {}  # path → URL: report PDFs, read in parallel below
+
+    def count(outcome: FileResult) -> None:
+        if outcome.ok and not outcome.skipped:
+            result.loaded += 1
+        elif not outcome.ok:
+            result.load_failures.append(outcome.summary)
+
     for number, entry in enumerate(pending, start=1):
         if entry["sha256"] in seen:
             continue
@@ -461,19 +469,31 @@ def _merge(
         if not path.exists() or sha256_of(path) != entry["sha256"]:
             result.load_failures.append(f"{entry['path']}: missing or changed on disk")
             continue
-        outcome = load_file(
-            db,
-            path,
-            url=entry.get("url"),
-            fetched_at=entry.get("fetched_at"),
-            is_sample=is_sample,
+        if is_pdf(path):
+            pdfs[str(path)] = entry.get("url")
+            continue
+        count(
+            load_file(
+                db,
+                path,
+                url=entry.get("url"),
+                fetched_at=entry.get("fetched_at"),
+                is_sample=is_sample,
+            )
         )
-        if outcome.ok and not outcome.skipped:
-            result.loaded += 1
-        elif not outcome.ok:
-            result.load_failures.append(outcome.summary)
         if number % 200 == 0:
             say(f"  loaded {number}/{len(pending)} files")
+    if pdfs:
+        from registry.reports import load_reports
+
+        def progress(done: int, total: int, _outcome: object) -> None:
+            if done % 200 == 0 or done == total:
+                say(f"  read {done}/{total} reports")
+
+        for outcome in load_reports(
+            db, list(pdfs), workers=2, urls=pdfs, is_sample=is_sample, progress=progress
+        ):
+            count(outcome)
     # 2. provider pages, as observations (their LA names map to the shipped list)
     from registry.la import ensure_reference_data
 
@@ -492,6 +512,11 @@ def _merge(
 
         with db.conn:
             rebuild(db, touched)
+    if "reports" in db.table_names():
+        from registry.reports import link_reports
+
+        with db.conn:
+            link_reports(db)  # new inspections and new reports find each other
     # 3. the crawls themselves, earlier refused ones included
     with db.conn:
         _record_crawls(db, crawls, data_dir=data_dir, refreshed_at=refreshed_at)

@@ -60,6 +60,14 @@ def test_first_crawl_loads_every_home_inspection_and_report(baseline):
             "select count(*) from sources where url like '%/files/v1/file/%'"
         )
         assert loaded.fetchone()[0] == len(published)
+        # every inspection is linked to its report, and every report keeps its URL
+        linked = db.execute(
+            "select count(*), count(report_sha256) from inspections"
+        ).fetchone()
+        assert linked == (len(published), len(published))
+        assert db.execute(
+            "select count(*) from reports where url is null"
+        ).fetchone() == (0,)
     db.close()
 
 
