@@ -590,8 +590,58 @@ def link_reports(db: Database) -> int:
           AND EXISTS (SELECT 1 FROM inspections i WHERE i.report_sha256 = reports.sha256)
         """
     )
+    _observe_linked(db)
     _record_disagreements(db)
     return linked
+
+
+def _observe_linked(db: Database) -> None:
+    """Give each linked inspection its report's judgements as an observation
+    of the lowest rank (dated by the inspection itself): Ofsted's spreadsheets
+    always win, and an inspection known only from a crawled provider page
+    (newer than the last annual release) gets its judgements from the report.
+    Reports never create inspections of their own, so a report's first day and
+    a spreadsheet's date for the same visit cannot make two rows."""
+    from registry.derive import add_inspection_observations, rebuild
+    from registry.load import Source
+
+    rows = list(
+        db.query(
+            """
+            SELECT i.id AS inspection_id, i.urn, i.inspection_date, i.event_type,
+                   r.sha256, r.file_name, r.inspection_type_as_published,
+                   r.judgement, r.judgement_as_published,
+                   r.helped_and_protected, r.leaders_and_managers
+            FROM inspections i JOIN reports r ON r.sha256 = i.report_sha256
+            WHERE NOT EXISTS (
+                SELECT 1 FROM inspection_observations o
+                WHERE o.inspection_id = i.id AND o.source_id = r.sha256
+            )
+            """
+        )
+    )
+    for row in rows:
+        source = Source(Path(row["file_name"] or row["sha256"]), row["sha256"])
+        observation = {
+            "inspection_id": row["inspection_id"],
+            "urn": row["urn"],
+            "event_number": None,
+            "inspection_date": row["inspection_date"],
+            "publication_date": None,
+            "event_type": row["event_type"],
+            "event_type_as_published": row["inspection_type_as_published"],
+            "judgement": row["judgement"],
+            "judgement_as_published": row["judgement_as_published"],
+            "helped_and_protected": row["helped_and_protected"],
+            "leaders_and_managers": row["leaders_and_managers"],
+            "outcomes_in_education": None,
+            "health_services": None,
+        }
+        add_inspection_observations(
+            db, source, [observation], as_at=row["inspection_date"]
+        )
+    if rows:
+        rebuild(db, {row["urn"] for row in rows})
 
 
 def _record_disagreements(db: Database) -> None:

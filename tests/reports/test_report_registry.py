@@ -310,3 +310,42 @@ def test_a_failure_read_by_a_new_extractor_is_kept_as_history(tmp_path: Path) ->
         "select count(*) from pdf_errors where is_current = 1"
     ).fetchone()[0]
     assert current + db["reports"].count == 1
+
+
+@pytest.mark.parametrize("reports_first", [False, True])
+def test_an_inspection_without_judgements_takes_them_from_its_report(
+    tmp_path: Path, reports_first: bool
+) -> None:
+    """A monitoring-style row without judgements (as a crawled provider page
+    gives them) is filled from the linked report; a judgement a spreadsheet
+    gives is never overridden by a report, whatever the load order."""
+    sheet = tmp_path / "inspections.csv"
+    sheet.write_text(
+        SHEET_HEADER
+        + _row("SC123456", "Full inspection", "07/11/2023", "", "", "", 1)
+        + _row(
+            "2610709",
+            "Full inspection",
+            "31/10/2023",
+            "Requires improvement to be good",
+            "Inadequate",
+            "Inadequate",
+            2,
+        )
+    )
+    db_path = tmp_path / "registry.db"
+    order = (*PDFS, sheet) if reports_first else (sheet, *PDFS)
+    if reports_first:
+        assert _load(db_path, *PDFS).exit_code == 0
+        assert _load(db_path, sheet).exit_code == 0
+    else:
+        assert _load(db_path, *order).exit_code == 0
+    db = open_registry(db_path)
+    filled = db["inspections"].get("SC123456-2023-11-07-full-inspection")
+    assert (filled["judgement"], filled["helped_and_protected"]) == ("Good", "Good")
+    assert filled["leaders_and_managers"] == "Requires improvement to be good"
+    assert db["homes"].get("SC123456")["latest_judgement"] == "Good"
+    kept = db["inspections"].get("2610709-2023-10-31-full-inspection")
+    assert kept["judgement"] == "Requires improvement to be good"  # the spreadsheet's
+    # reports never add inspections of their own
+    assert db["inspections"].count == 2
