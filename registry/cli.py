@@ -84,16 +84,22 @@ def load(
 
     configure_logging(verbose, silent)
     from registry.db import open_registry
+    from registry.refresh import RefreshLocked, refresh_lock
 
-    db = open_registry(db_path)
-    results = load_files(
-        db,
-        files,
-        as_at=as_at,
-        strict=strict,
-        is_sample=sample,
-        echo=None if silent else lambda line: click.echo(line, err=True),
-    )
+    try:
+        with refresh_lock(db_path):  # one writer at a time, refreshes included
+            db = open_registry(db_path)
+            results = load_files(
+                db,
+                files,
+                as_at=as_at,
+                strict=strict,
+                is_sample=sample,
+                echo=None if silent else lambda line: click.echo(line, err=True),
+            )
+    except RefreshLocked as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
     failed = [r for r in results if not r.ok]
     for result in results:
         if result.ok:

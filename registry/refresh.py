@@ -92,7 +92,7 @@ def m001_crawls(db: Database) -> None:
 
 
 class RefreshLocked(RegistryError):
-    "Another refresh holds the lock"
+    "Another refresh or load holds the registry's writer lock"
 
 
 @dataclass
@@ -157,8 +157,8 @@ def refresh_lock(db_path: Path) -> Iterator[None]:
             fh.seek(0)
             holder = fh.read().strip() or "another process"
             raise RefreshLocked(
-                f"{db_path}: another refresh is running ({holder}); "
-                f"wait for it, or remove {lock_path} if no refresh is running"
+                f"{db_path}: another refresh or load is writing to it ({holder}); "
+                f"wait for it, or remove {lock_path} if none is running"
             ) from None
         fh.seek(0)
         fh.truncate()

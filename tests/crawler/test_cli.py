@@ -48,7 +48,7 @@ def test_refresh_while_another_runs_exits_2(baseline, tmp_path):
     assert result.exit_code == 2
     assert (
         result.output.startswith("Error: ")
-        and "another refresh is running" in result.output
+        and "another refresh or load is writing to it" in result.output
     )
     assert len(result.output.strip().splitlines()) == 1
 

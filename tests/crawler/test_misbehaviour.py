@@ -230,6 +230,6 @@ def test_a_second_refresh_cannot_overlap(baseline, tmp_path):
     site, db_path = copy_baseline(baseline, tmp_path)
     with (
         refresh_lock(db_path),
-        pytest.raises(RefreshLocked, match="another refresh is running"),
+        pytest.raises(RefreshLocked, match="another refresh or load is writing to it"),
     ):
         run(db_path, site)

@@ -399,3 +399,15 @@ def test_no_replace_in_the_code_base():
         cwd=FIXTURES.parent.parent.parent,
     ).stdout
     assert hits == ""
+
+
+def test_a_load_refuses_while_another_writer_holds_the_lock(
+    db_path,
+):
+    from registry.refresh import refresh_lock
+
+    with refresh_lock(db_path):
+        result = run_load(db_path, fixture("dfe-la-missing-release-2024.csv"))
+    assert result.exit_code == 2
+    assert "another refresh or load is writing to it" in result.stderr
+    assert run_load(db_path, fixture("dfe-la-missing-release-2024.csv")).exit_code == 0
