@@ -9,12 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from extract.normalise import JUDGEMENTS, find_urn, normalise_judgement, normalise_urn
-from extract.reports import (
-    ReportError,
-    count_in,
-    parse_date_range,
-    parse_report_text,
-)
+from extract.report_dates import parse_date_range
+from extract.report_mentions import count_in
+from extract.reports import ReportError, parse_report_text
 
 FAST = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
