@@ -278,7 +278,7 @@ def record_for(row: dict, line: int):
 
 
 def evaluate(db, rows: list[Labelled]) -> dict:
-    from registry.incidents import Matcher
+    from registry.matching import Matcher
 
     matcher = Matcher(db)
     counts = {

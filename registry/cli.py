@@ -137,7 +137,7 @@ def main() -> None:  # pragma: no cover - console entry point
 # ----------------------------------------------------------------------------
 # Commands that live in their own modules. One line each; keep them sorted.
 # ----------------------------------------------------------------------------
-from registry.incidents import load_incidents_command, review_command  # noqa: E402
+from registry.incidents_cli import load_incidents_command, review_command  # noqa: E402
 
 cli.add_command(load_incidents_command)
 cli.add_command(review_command)

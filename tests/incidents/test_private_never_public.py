@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from registry.incidents import decide, load_incidents, open_private, open_reviews
+from registry.incidents import load_incidents, open_private
+from registry.reviews import decide, open_reviews
 
 MARKERS = ("PRIVATE-ANNEX-A-ZQX", "7777", "Zebedee Secret Care")
 
