@@ -35,7 +35,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from registry.refresh import refresh, run_spider, site_settings
+    from registry.crawls import run_spider
+    from registry.refresh import refresh, site_settings
     from sample_site.server import SampleSite
 
     work = Path(tempfile.mkdtemp(prefix="bench-crawl-"))

@@ -84,7 +84,7 @@ def load(
 
     configure_logging(verbose, silent)
     from registry.db import open_registry
-    from registry.refresh import RefreshLocked, refresh_lock
+    from registry.lock import RefreshLocked, refresh_lock
 
     try:
         with refresh_lock(db_path):  # one writer at a time, refreshes included

@@ -2,17 +2,20 @@
 
 One command, safe from cron:
 
-1. take a lock (``registry.db.lock``), so two refreshes never overlap;
-2. run the spiders (``releases``, ``reports``) as subprocesses; each writes
-   raw files, a JSON Lines manifest and a summary under the data directory;
+1. take a lock (``registry.db.lock``, ``registry.lock``), so two refreshes
+   never overlap;
+2. run the spiders (``releases``, ``reports``) as subprocesses
+   (``registry.crawls``); each writes raw files, a JSON Lines manifest and a
+   summary under the data directory;
 3. **gate**: a crawl that ended other than ``finished``, gave up retries, hit
    robots.txt, logged errors or unreadable layouts, yielded nothing, or (a
    full crawl) listed far fewer homes than the last good one, refuses the
    whole merge: nothing changes and the command exits non-zero saying why;
 4. build a copy of the registry, load what was fetched (files through
    ``registry.load.load_file`` with their URL and fetch time; provider pages
-   as observations through ``registry.derive``), apply the missing →
-   inactive → active status logic after a complete crawl, record the crawls;
+   as observations through ``registry.provider_pages``), apply the missing →
+   inactive → active status logic (``registry.status``) after a complete
+   crawl, record the crawls;
 5. publish the copy atomically (``registry.publish``).
 
 Example::
@@ -23,24 +26,28 @@ Example::
 
 from __future__ import annotations
 
-import datetime as dt
-import fcntl
-import json
 import logging
-import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
-from extract.normalise import inspection_id, normalise_event_type
-from registry.errors import RegistryError
+from registry.crawls import (
+    Crawl,
+    Thresholds,
+    gate,
+    last_good,
+    note_outcome,
+    record_crawls,
+    run_spider,
+)
 from registry.load import utc_now
+from registry.lock import RefreshLocked, refresh_lock
+from registry.provider_pages import load_provider_page
+from registry.status import apply_status
 
 logger = logging.getLogger(__name__)
 
@@ -91,44 +98,6 @@ def m001_crawls(db: Database) -> None:
     )
 
 
-class RefreshLocked(RegistryError):
-    "Another refresh or load holds the registry's writer lock"
-
-
-@dataclass
-class Crawl:
-    """One spider run: its summary and its manifest lines."""
-
-    summary: dict
-    entries: list[dict]
-
-    @property
-    def id(self) -> str:
-        return self.summary["crawl_id"]
-
-    @property
-    def spider(self) -> str:
-        return self.summary.get("spider", "?")
-
-    @property
-    def is_full_reports(self) -> bool:
-        return self.spider == "reports" and self.summary.get("mode") == "full"
-
-    def of_kind(self, kind: str) -> list[dict]:
-        return [e for e in self.entries if e.get("kind") == kind]
-
-    @property
-    def listed(self) -> set[str]:
-        return {e["urn"] for e in self.of_kind("listing")}
-
-
-@dataclass
-class Thresholds:
-    min_homes_ratio: float = 0.9  # of the last good full crawl's listed homes
-    max_error_share: float = 0.01  # errors and invalid items per request
-    max_missing_share: float = 0.10  # homes newly missing in one refresh
-
-
 @dataclass
 class RefreshResult:
     ok: bool
@@ -141,177 +110,7 @@ class RefreshResult:
     summary: list[str] = field(default_factory=list)
 
 
-# ------------------------------------------------------------------- lock
-
-
-@contextmanager
-def refresh_lock(db_path: Path) -> Iterator[None]:
-    """An exclusive, non-blocking lock on ``<db>.lock`` (released on exit,
-    and by the kernel if the process dies)."""
-    lock_path = Path(f"{db_path}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise RefreshLocked(
-                f"{db_path}: another refresh or load is writing to it ({holder}); "
-                f"wait for it, or remove {lock_path} if none is running"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()} since {utc_now()}\n")
-        fh.flush()
-        try:
-            yield
-        finally:
-            fh.seek(0)
-            fh.truncate()
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-# ---------------------------------------------------------------- crawling
-
-
-def run_spider(
-    spider: str,
-    *,
-    data_dir: Path,
-    settings: dict[str, object] | None = None,
-    arguments: dict[str, str] | None = None,
-    log_path: Path | None = None,
-    timeout: float | None = None,
-) -> Crawl:
-    """Run one spider in a subprocess (a fresh Twisted reactor each time) and
-    read back its summary and manifest."""
-    from crawler.spiders.base import new_crawl_id
-
-    crawl_id = new_crawl_id(spider)
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        spider,
-        "-a",
-        f"crawl_id={crawl_id}",
-    ]
-    for name, value in (arguments or {}).items():
-        command += ["-a", f"{name}={value}"]
-    merged = {"DATA_DIR": str(data_dir), **(settings or {})}
-    for name, value in merged.items():
-        command += ["-s", f"{name}={value}"]
-    env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawler.settings")
-    log_path = log_path or data_dir / "logs" / f"{crawl_id}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    logger.info("running %s (log: %s)", spider, log_path)
-    with open(log_path, "w") as log:
-        try:
-            returncode = subprocess.run(
-                command,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=timeout,
-                check=False,
-            ).returncode
-        except subprocess.TimeoutExpired:
-            returncode = -1
-    return read_crawl(data_dir, crawl_id, spider=spider, returncode=returncode)
-
-
-def read_crawl(
-    data_dir: Path, crawl_id: str, *, spider: str = "?", returncode: int = 0
-) -> Crawl:
-    summary_path = data_dir / "crawls" / f"{crawl_id}.json"
-    if summary_path.exists():
-        summary = json.loads(summary_path.read_text())
-    else:
-        summary = {
-            "crawl_id": crawl_id,
-            "spider": spider,
-            "finish_reason": f"no summary (exit code {returncode})",
-        }
-    if returncode not in (0,) and summary.get("finish_reason") == "finished":
-        summary["finish_reason"] = f"exit code {returncode}"
-    manifest = data_dir / "manifests" / f"{crawl_id}.jsonl"
-    entries = []
-    if manifest.exists():
-        with open(manifest, encoding="utf-8") as fh:
-            entries = [json.loads(line) for line in fh if line.strip()]
-    return Crawl(summary, entries)
-
-
-# -------------------------------------------------------------------- gate
-
-
-def gate(
-    crawl: Crawl, *, last_full_listed: int | None, thresholds: Thresholds
-) -> list[str]:
-    """Why this crawl must not be merged (empty: it may)."""
-    s, reasons = crawl.summary, []
-    stats = s.get("stats", {})
-    name = f"{crawl.spider} crawl {crawl.id}"
-    if s.get("finish_reason") != "finished":
-        reasons.append(f"{name} ended with {s.get('finish_reason')!r}, not 'finished'")
-    if s.get("retries_given_up"):
-        reasons.append(f"{name} gave up retrying {s['retries_given_up']} request(s)")
-    if s.get("robots_forbidden"):
-        reasons.append(f"{name}: robots.txt forbade {s['robots_forbidden']} request(s)")
-    layout = {k: v for k, v in stats.items() if k.startswith("ofsted/layout/")}
-    if layout:
-        parts = ", ".join(f"{k}={v}" for k, v in sorted(layout.items()))
-        reasons.append(f"{name}: pages in an unexpected layout ({parts})")
-    requests = max(int(s.get("requests") or 0), 1)
-    bad = int(s.get("errors") or 0) + int(stats.get("ofsted/items/invalid", 0))
-    if bad > thresholds.max_error_share * requests:
-        reasons.append(
-            f"{name}: {bad} errors or invalid items in {requests} requests "
-            f"(over {thresholds.max_error_share:.0%})"
-        )
-    proof = "search-page" if crawl.spider == "reports" else "index"
-    if not crawl.entries or not crawl.of_kind(proof):
-        reasons.append(f"{name} yielded no items (no {proof} was read)")
-    if crawl.is_full_reports and last_full_listed:
-        listed = len(crawl.listed)
-        if listed < thresholds.min_homes_ratio * last_full_listed:
-            reasons.append(
-                f"{name} listed {listed} homes, fewer than "
-                f"{thresholds.min_homes_ratio:.0%} of the {last_full_listed} of the last good full crawl"
-            )
-    return reasons
-
-
 # ------------------------------------------------------------------ refresh
-
-
-def last_good(db_path: Path) -> dict:
-    """From the published registry: the last merged reports crawl (any mode)
-    and the number of homes the last merged full crawl listed."""
-    out: dict = {"since": None, "full_listed": None}
-    if not db_path.exists():
-        return out
-    db = Database(db_path)
-    try:
-        if "crawls" not in db.table_names():
-            return out
-        row = db.execute(
-            "select started_at from crawls where spider = 'reports' and outcome = 'merged' "
-            "order by started_at desc limit 1"
-        ).fetchone()
-        if row and row[0]:
-            out["since"] = row[0][:10]
-        row = db.execute(
-            "select homes_listed from crawls where spider = 'reports' and outcome = 'merged' "
-            "and mode = 'full' order by started_at desc limit 1"
-        ).fetchone()
-        if row:
-            out["full_listed"] = row[0]
-    finally:
-        db.close()
-    return out
 
 
 def refresh(
@@ -374,7 +173,7 @@ def refresh(
             )
         if result.reasons:
             result.ok = False
-            _note_outcome(data_dir, crawls, "refused", result.reasons)
+            note_outcome(data_dir, crawls, "refused", result.reasons)
             return result
         from registry.publish import PublishRefused, build_copy, publish
 
@@ -396,10 +195,10 @@ def refresh(
                 result.reasons.append(str(error))
             if result.reasons:
                 result.ok = False
-                _note_outcome(data_dir, crawls, "refused", result.reasons)
+                note_outcome(data_dir, crawls, "refused", result.reasons)
                 return result
         result.published = True
-        _note_outcome(data_dir, crawls, "merged", [])
+        note_outcome(data_dir, crawls, "merged", [])
         return result
 
 
@@ -410,19 +209,6 @@ def _crawl_line(crawl: Crawl) -> str:
         f"{s.get('bytes', 0):,} bytes, {s.get('items', 0)} items, "
         f"{s.get('errors', 0)} errors, {s.get('retries', 0)} retries"
     )
-
-
-def _note_outcome(
-    data_dir: Path, crawls: list[Crawl], outcome: str, reasons: list[str]
-) -> None:
-    """Write the verdict into each crawl's summary file (the registry only
-    learns about refused crawls at the next successful publish)."""
-    for crawl in crawls:
-        crawl.summary["outcome"] = outcome
-        crawl.summary["reason"] = "; ".join(reasons) or None
-        path = data_dir / "crawls" / f"{crawl.id}.json"
-        if path.parent.exists():
-            path.write_text(json.dumps(crawl.summary, indent=1))
 
 
 # -------------------------------------------------------------------- merge
@@ -503,7 +289,7 @@ def _merge(
     for crawl in crawls:
         for entry in crawl.of_kind("provider-page"):
             if entry.get("status") == "ok" and entry.get("sha256") not in known:
-                touched |= _load_provider_page(
+                touched |= load_provider_page(
                     db, entry, data_dir=data_dir, is_sample=is_sample
                 )
                 known.add(entry["sha256"])
@@ -519,7 +305,7 @@ def _merge(
             link_reports(db)  # new inspections and new reports find each other
     # 3. the crawls themselves, earlier refused ones included
     with db.conn:
-        _record_crawls(db, crawls, data_dir=data_dir, refreshed_at=refreshed_at)
+        record_crawls(db, crawls, data_dir=data_dir, refreshed_at=refreshed_at)
         # 4. status after a complete (full, merged) crawl
         for crawl in crawls:
             if crawl.is_full_reports:
@@ -538,201 +324,6 @@ def _all_entries(data_dir: Path) -> Iterator[dict]:
     from crawler.pipelines import read_manifests
 
     yield from read_manifests(data_dir)
-
-
-def _load_provider_page(
-    db: Database, entry: dict, *, data_dir: Path, is_sample: bool
-) -> set[str]:
-    """One parsed provider page → a `sources` row (kind ``provider-page``),
-    a home observation and inspection observations (rebuilt by the caller)."""
-    from registry.derive import add_home_observations, add_inspection_observations
-    from registry.la import match_la
-    from registry.load import Source, record_source
-
-    path = data_dir / entry["path"]
-    record = json.loads(path.read_text(encoding="utf-8"))
-    fetched = (entry.get("fetched_at") or utc_now())[:10]
-    source = Source(
-        path, entry["sha256"], entry.get("url"), entry.get("fetched_at"), is_sample
-    )
-    urn = record["urn"]
-    rows = []
-    for event in record.get("events", []):
-        event_type = normalise_event_type(event.get("event_type"))
-        if not event_type or not event.get("inspection_date"):
-            continue
-        rows.append(
-            {
-                "inspection_id": inspection_id(
-                    urn, event["inspection_date"], event_type
-                ),
-                "urn": urn,
-                "inspection_date": event["inspection_date"],
-                "publication_date": event.get("publication_date"),
-                "event_type": event_type,
-                "event_type_as_published": event.get("event_type"),
-            }
-        )
-    la = match_la(record.get("local_authority"), dt.date.fromisoformat(fetched))
-    with db.conn:
-        record_source(
-            db,
-            source,
-            kind="provider-page",
-            description=f"Ofsted provider page {urn}",
-            as_at=fetched,
-            rows_read=len(record.get("events", [])),
-            rows_loaded=len(rows),
-        )
-        add_home_observations(
-            db,
-            source,
-            [
-                {
-                    "urn": urn,
-                    "provision_type": record.get("provision_type"),
-                    "local_authority": record.get("local_authority"),
-                    "la_code": la.la_code if la else None,
-                    "registration_date": record.get("registration_date"),
-                }
-            ],
-            as_at=fetched,
-        )
-        if rows:
-            add_inspection_observations(db, source, rows, as_at=fetched)
-    return {urn}
-
-
-def _record_crawls(
-    db: Database, crawls: list[Crawl], *, data_dir: Path, refreshed_at: str
-) -> None:
-    merged_ids = {c.id for c in crawls}
-    summaries = {c.id: (c.summary, c) for c in crawls}
-    existing = {r[0] for r in db.execute("select id from crawls")}
-    for path in sorted((data_dir / "crawls").glob("*.json")):
-        crawl_id = path.stem
-        if crawl_id in existing or crawl_id in summaries:
-            continue
-        try:
-            summary = json.loads(path.read_text())
-        except ValueError:
-            continue
-        if summary.get("outcome") == "refused":
-            summaries[crawl_id] = (summary, None)
-    for crawl_id, (summary, crawl) in summaries.items():
-        outcome = "merged" if crawl_id in merged_ids else "refused"
-        stats = summary.get("stats", {})
-        listed = len(crawl.listed) if crawl is not None else None
-        db["crawls"].upsert(
-            {
-                "id": crawl_id,
-                "spider": summary.get("spider", "?"),
-                "mode": summary.get("mode"),
-                "since": summary.get("since"),
-                "started_at": summary.get("started_at"),
-                "finished_at": summary.get("finished_at"),
-                "finish_reason": summary.get("finish_reason"),
-                "requests": summary.get("requests"),
-                "bytes": summary.get("bytes"),
-                "items": summary.get("items"),
-                "errors": summary.get("errors"),
-                "retries": summary.get("retries"),
-                "retries_given_up": summary.get("retries_given_up"),
-                "homes_listed": listed,
-                "files_stored": stats.get("ofsted/files/stored", 0),
-                "outcome": outcome,
-                "reason": summary.get("reason") if outcome == "refused" else None,
-                "refreshed_at": refreshed_at,
-            },
-            pk="id",
-        )
-        if crawl is None:
-            continue
-        for entry in crawl.entries:
-            status = entry.get("status")
-            if status in ("not-found", "content-type-mismatch"):
-                db["crawl_observations"].upsert(
-                    {
-                        "crawl_id": crawl_id,
-                        "urn": entry.get("urn"),
-                        "url": entry["url"],
-                        "observation": status,
-                        "http_status": entry.get("http_status"),
-                    },
-                    pk=("crawl_id", "url", "observation"),
-                )
-
-
-# ------------------------------------------------------------------ status
-
-ACTIVE, MISSING, INACTIVE, NOT_FOUND = "active", "missing", "inactive", "not found"
-
-
-def apply_status(
-    db: Database, crawl: Crawl, *, thresholds: Thresholds
-) -> dict[str, int] | str:
-    """After a complete crawl: a home it does not list becomes ``missing``
-    (``missing_since`` = the crawl's day), one still missing at the next
-    complete crawl ``inactive``; a listed home is ``active`` again; a home
-    whose provider page answered 404/410 is ``not found``. Nothing is
-    deleted; every change goes into `home_status_history` with the crawl id.
-    Returns counts of changes, or a refusal reason (too many going missing)."""
-    listed = crawl.listed
-    not_found = {
-        e["urn"]
-        for e in crawl.of_kind("provider-page")
-        if e.get("status") == "not-found"
-    }
-    day = (crawl.summary.get("started_at") or utc_now())[:10]
-    homes = list(
-        db.query(
-            "select urn, status, missing_since, registration_status from homes "
-            "where status != 'active' or registration_status is null "
-            "or lower(registration_status) = 'active'"
-        )
-    )
-    changes: list[tuple[str, str, str, str | None]] = []
-    for home in homes:
-        urn, status = home["urn"], home["status"]
-        if urn in not_found:
-            new, reason = NOT_FOUND, "provider page answered 404/410"
-        elif urn in listed:
-            new, reason = ACTIVE, "listed by the search again"
-        elif status == ACTIVE:
-            new, reason = MISSING, "not listed by a complete crawl"
-        elif status in (MISSING, NOT_FOUND):
-            new, reason = INACTIVE, "not listed by two complete crawls in a row"
-        else:
-            continue
-        if new != status:
-            changes.append((urn, new, status, reason))
-    going_missing = sum(1 for c in changes if c[1] == MISSING)
-    active = sum(1 for h in homes if h["status"] == ACTIVE) or 1
-    if going_missing > thresholds.max_missing_share * active:
-        return (
-            f"crawl {crawl.id} would mark {going_missing} of {active} active homes missing "
-            f"(over {thresholds.max_missing_share:.0%}); refusing rather than guessing"
-        )
-    counts: dict[str, int] = {}
-    for urn, new, old, reason in changes:
-        update = {"status": new, "status_changed_at": day}
-        if new == ACTIVE:
-            update["missing_since"] = None
-        elif old == ACTIVE:
-            update["missing_since"] = day
-        db["homes"].update(urn, update)
-        db["home_status_history"].insert(
-            {
-                "urn": urn,
-                "status": new,
-                "previous_status": old,
-                "changed_at": day,
-                "crawl_id": crawl.id,
-                "reason": reason,
-            }
-        )
-        counts[new] = counts.get(new, 0) + 1
-    return counts
 
 
 # --------------------------------------------------------------------- CLI

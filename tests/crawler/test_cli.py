@@ -14,7 +14,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from registry.cli import cli
-from registry.refresh import refresh_lock
+from registry.lock import refresh_lock
 
 from .conftest import FAST, copy_baseline, file_digest
 

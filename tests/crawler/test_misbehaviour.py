@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlite_utils import Database
 
-from registry.refresh import RefreshLocked, refresh_lock
+from registry.lock import RefreshLocked, refresh_lock
 from sample_site.server import SampleSite
 
 from .conftest import copy_baseline, file_digest, run, table_digest

@@ -6,8 +6,9 @@ import sqlite3
 
 import pytest
 
+from registry.crawls import run_spider
 from registry.publish import PublishRefused, build_copy, check, publish
-from registry.refresh import run_spider, site_settings
+from registry.refresh import site_settings
 from sample_site.server import SampleSite
 
 from .conftest import FAST, file_digest

@@ -404,7 +404,7 @@ def test_no_replace_in_the_code_base():
 def test_a_load_refuses_while_another_writer_holds_the_lock(
     db_path,
 ):
-    from registry.refresh import refresh_lock
+    from registry.lock import refresh_lock
 
     with refresh_lock(db_path):
         result = run_load(db_path, fixture("dfe-la-missing-release-2024.csv"))

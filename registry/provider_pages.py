@@ -1,0 +1,82 @@
+"""A crawled provider page, loaded as evidence: a `sources` row (kind
+``provider-page``), a home observation and inspection observations.
+
+Example::
+
+    touched = load_provider_page(db, entry, data_dir=Path("data"), is_sample=False)
+    rebuild(db, touched)  # registry.derive
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from extract.normalise import inspection_id, normalise_event_type
+from registry.load import utc_now
+
+
+def load_provider_page(
+    db: Database, entry: dict, *, data_dir: Path, is_sample: bool
+) -> set[str]:
+    """One parsed provider page → a `sources` row (kind ``provider-page``),
+    a home observation and inspection observations (rebuilt by the caller)."""
+    from registry.derive import add_home_observations, add_inspection_observations
+    from registry.la import match_la
+    from registry.load import Source, record_source
+
+    path = data_dir / entry["path"]
+    record = json.loads(path.read_text(encoding="utf-8"))
+    fetched = (entry.get("fetched_at") or utc_now())[:10]
+    source = Source(
+        path, entry["sha256"], entry.get("url"), entry.get("fetched_at"), is_sample
+    )
+    urn = record["urn"]
+    rows = []
+    for event in record.get("events", []):
+        event_type = normalise_event_type(event.get("event_type"))
+        if not event_type or not event.get("inspection_date"):
+            continue
+        rows.append(
+            {
+                "inspection_id": inspection_id(
+                    urn, event["inspection_date"], event_type
+                ),
+                "urn": urn,
+                "inspection_date": event["inspection_date"],
+                "publication_date": event.get("publication_date"),
+                "event_type": event_type,
+                "event_type_as_published": event.get("event_type"),
+            }
+        )
+    la = match_la(record.get("local_authority"), dt.date.fromisoformat(fetched))
+    with db.conn:
+        record_source(
+            db,
+            source,
+            kind="provider-page",
+            description=f"Ofsted provider page {urn}",
+            as_at=fetched,
+            rows_read=len(record.get("events", [])),
+            rows_loaded=len(rows),
+        )
+        add_home_observations(
+            db,
+            source,
+            [
+                {
+                    "urn": urn,
+                    "provision_type": record.get("provision_type"),
+                    "local_authority": record.get("local_authority"),
+                    "la_code": la.la_code if la else None,
+                    "registration_date": record.get("registration_date"),
+                }
+            ],
+            as_at=fetched,
+        )
+        if rows:
+            add_inspection_observations(db, source, rows, as_at=fetched)
+    return {urn}
