@@ -11,6 +11,7 @@ file says.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -66,11 +67,8 @@ def ensure_owners(db: Database, names: Iterable[str | None]) -> None:
             key = owner_id(name)
             spellings[key] = min(spellings.get(key, name), name)
     # Of several spellings the same one always wins, whatever the load order.
-    db.conn.executemany(
-        "INSERT INTO owners (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE "
-        "SET name = excluded.name WHERE excluded.name < owners.name",
-        sorted(spellings.items()),
-    )
+    rows = [{"id": key, "name": name} for key, name in sorted(spellings.items())]
+    upsert_rows(db, "owners", rows, ("id",), when="excluded.name < owners.name")
 
 
 def add_home_snapshots(
@@ -162,8 +160,6 @@ def rebuild(db: Database, urns: Iterable[str] | None = None) -> None:
 
 
 def _json(values: list) -> str:
-    import json
-
     return json.dumps(values)
 
 
