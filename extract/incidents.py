@@ -25,7 +25,6 @@ Example::
 from __future__ import annotations
 
 import calendar
-import csv
 import datetime as dt
 import hashlib
 import logging
@@ -34,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from extract.errors import EmptyFile, ExtractError, UnrecognisedFile
+from extract.errors import ExtractError, UnrecognisedFile
 from extract.normalise import (
     clean_text,
     fold,
@@ -43,6 +42,7 @@ from extract.normalise import (
     parse_date,
     year_ending_31_march,
 )
+from extract.tables import read_sheets
 
 logger = logging.getLogger(__name__)
 
@@ -453,35 +453,12 @@ def read_rows(path: Path) -> list[tuple[str | None, list[list[object]]]]:
     path = Path(path)
     if not path.exists():
         raise ExtractError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise EmptyFile(f"{path.name}: the file is empty")
     with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head.startswith(b"PK") or head.startswith(b"\xd0\xcf\x11\xe0"):
-        from python_calamine import CalamineWorkbook
-
-        try:
-            book = CalamineWorkbook.from_path(str(path))
-        except Exception as error:  # calamine raises its own types
-            raise ExtractError(
-                f"{path.name}: cannot read it as a spreadsheet ({error}); "
-                "save it as XLSX or CSV and try again"
-            ) from None
-        return [
-            (name, book.get_sheet_by_name(name).to_python())
-            for name in book.sheet_names
-        ]
-    if head.startswith(b"%PDF"):
-        raise UnrecognisedFile(
-            f"{path.name}: this is a PDF; incident files must be CSV or XLSX"
-        )
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            with open(path, encoding=encoding, newline="") as fh:
-                return [(None, list(csv.reader(fh)))]
-        except UnicodeDecodeError:
-            continue
-    raise ExtractError(f"{path.name}: cannot decode it as UTF-8 or Windows-1252")
+        if fh.read(5) == b"%PDF-":
+            raise UnrecognisedFile(
+                f"{path.name}: this is a PDF; incident files must be CSV or XLSX"
+            )
+    return [(sheet.name, sheet.rows) for sheet in read_sheets(path)]
 
 
 def _find_header(

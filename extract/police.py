@@ -19,7 +19,6 @@ Example::
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from extract.errors import ExtractError, UnrecognisedFile
 from extract.normalise import clean_text, fold
+from extract.tables import read_sheets
 
 # The 39 territorial police forces of England, as the NCA names them.
 FORCES = (
@@ -220,15 +220,11 @@ def read_police_rows(
 
 
 def read_police_file(path: Path) -> list[PoliceFigure]:
-    """Read a per-force CSV; raise :class:`ExtractError` on any bad cell."""
+    """Read a per-force table (CSV or workbook); raise :class:`ExtractError`
+    on any bad cell."""
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.reader(fh))
-    except UnicodeDecodeError:
-        with open(path, encoding="cp1252", newline="") as fh:
-            rows = list(csv.reader(fh))
-    figures, problems = read_police_rows(rows, file_name=path.name)
+    (sheet, *_) = read_sheets(path)
+    figures, problems = read_police_rows(sheet.rows, file_name=path.name)
     if problems:
         row, column, message, value = problems[0]
         raise ExtractError(f"{path.name} row {row}, {column}: {message} ({value!r})")
