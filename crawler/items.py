@@ -43,12 +43,17 @@ class FetchedFile:
 class ProviderPage:
     urn: str
     url: str
-    status: str = "ok"  # or "not-found"
+    status: str = "ok"  # or "not-found", "not-understood"
     http_status: int = 200
+    title: str | None = None
     provision_type: str | None = None
     local_authority: str | None = None
     registration_date: str | None = None
     events: list[dict] = field(default_factory=list)
+    # what the page showed and how much of it was understood (coverage monitors)
+    timeline_items: int = 0  # timeline items other than the opening
+    timeline_understood: int = 0  # of them, those with a report link
+    report_links: int = 0
     kind: str = "provider-page"
     path: str | None = None
     sha256: str | None = None
@@ -70,6 +75,8 @@ class SearchPage:
     start: int
     shown_total: int | None
     results: int
+    urns_read: int = 0  # results whose link gave a URN
+    next_url: str | None = None
     kind: str = "search-page"
 
 

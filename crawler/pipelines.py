@@ -115,14 +115,17 @@ class ValidateItemPipeline:
         if item.registration_date and not ISO_DATE.match(item.registration_date):
             self._drop("ofsted/provider/invalid_registration_date", item.urn)
         for event in item.events:
-            if not ISO_DATE.match(event.get("inspection_date") or ""):
+            # the inspection date is an optional extra (the PDF says it)
+            inspected = event.get("inspection_date")
+            if inspected and not ISO_DATE.match(inspected):
                 self._drop("ofsted/provider/invalid_event_date", item.urn)
             published = event.get("publication_date")
             if published and not ISO_DATE.match(published):
                 self._drop("ofsted/provider/invalid_publication_date", item.urn)
             kind = (event.get("event_type") or "").casefold()
             if not any(word in kind for word in EVENT_WORDS):
-                self._drop("ofsted/provider/unknown_event_type", item.urn)
+                # counted, not dropped: the report link is what matters
+                self.stats.inc_value("ofsted/provider/unknown_event_type")
 
     def _drop(self, key: str, urn: object) -> None:
         self.stats.inc_value(key)
@@ -232,6 +235,8 @@ class CrawlSummary:
         self.started = utc_now()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        if hasattr(spider, "final_checks"):
+            spider.final_checks(reason)
         stats = self.crawler.stats.get_stats()
 
         def number(key: str) -> int:
@@ -260,6 +265,8 @@ class CrawlSummary:
             "retries": number("retry/count"),
             "retries_given_up": number("retry/max_reached"),
             "robots_forbidden": number("robotstxt/forbidden"),
+            "check_failures": list(getattr(spider, "check_failures", [])),
+            "resumed": number("ofsted/resume/runs"),
             "stats": {
                 key: value
                 for key, value in stats.items()

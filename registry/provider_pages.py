@@ -1,6 +1,12 @@
 """A crawled provider page, loaded as evidence: a `sources` row (kind
 ``provider-page``), a home observation and inspection observations.
 
+A timeline event needs only its report link: the inspection date and type
+come from that report once it has been read (the `reports` row with the same
+URL and URN); a date printed on the page itself is used only when there is no
+readable report. An event whose report has not been read yet gives no
+inspection (the next refresh that reads the report adds it).
+
 Example::
 
     touched = load_provider_page(db, entry, data_dir=Path("data"), is_sample=False)
@@ -38,15 +44,19 @@ def load_provider_page(
     rows = []
     for event in record.get("events", []):
         event_type = normalise_event_type(event.get("event_type"))
-        if not event_type or not event.get("inspection_date"):
+        inspected = event.get("inspection_date")  # an optional extra of the page
+        from_report = _report_for(db, event.get("report_url"), urn)
+        if from_report:
+            # the report says when the inspection was and what kind it was
+            inspected = from_report["inspection_date"] or inspected
+            event_type = from_report["inspection_type"] or event_type
+        if not event_type or not inspected:
             continue
         rows.append(
             {
-                "inspection_id": inspection_id(
-                    urn, event["inspection_date"], event_type
-                ),
+                "inspection_id": inspection_id(urn, inspected, event_type),
                 "urn": urn,
-                "inspection_date": event["inspection_date"],
+                "inspection_date": inspected,
                 "publication_date": event.get("publication_date"),
                 "event_type": event_type,
                 "event_type_as_published": event.get("event_type"),
@@ -80,3 +90,16 @@ def load_provider_page(
         if rows:
             add_inspection_observations(db, source, rows, as_at=fetched)
     return {urn}
+
+
+def _report_for(db: Database, url: str | None, urn: str) -> dict | None:
+    """The read report behind a report link (same URN), if any."""
+    if not url or "reports" not in db.table_names():
+        return None
+    row = db.execute(
+        "select inspection_date, inspection_type from reports "
+        "where url = ? and urn = ? and inspection_date is not null "
+        "order by extracted_at desc limit 1",
+        [url, urn],
+    ).fetchone()
+    return {"inspection_date": row[0], "inspection_type": row[1]} if row else None

@@ -20,16 +20,27 @@ import click
 @click.option(
     "--csv", "as_csv", is_flag=True, help="Serve the Ofsted workbooks as CSV, not XLSX"
 )
+@click.option(
+    "--layout",
+    type=click.Choice(["confirmed", "rich", "changed"]),
+    default="confirmed",
+    show_default=True,
+    help="Ofsted page markup: only what is confirmed on the live site, that plus "
+    "invented optional extras, or every class renamed (a redesign)",
+)
 @click.option("--silent", is_flag=True, help="No start-up line")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request")
-def sample_site(homes, seed, host, port, cache_dir, as_csv, silent, verbose) -> None:
+def sample_site(
+    homes, seed, host, port, cache_dir, as_csv, layout, silent, verbose
+) -> None:
     """Serve a deterministic SAMPLE of all three sources until Ctrl-C.
 
     gov.uk Content API JSON with Ofsted workbooks, explore-education-statistics
     CSVs, reports.ofsted.gov.uk search and provider pages, and report PDFs,
     for a seeded population of invented homes. Point a refresh at it with
     `--site`. Misbehaviour for tests: POST /_sample/fault (JSON), /_sample/publish
-    ?count=5, /_sample/remove?fraction=0.05, /_sample/layout?layout=changed.
+    ?count=5, /_sample/remove?fraction=0.05, /_sample/layout?layout=changed
+    (or rich; &omit=nonvisual drops the links' hidden text).
 
     Example:
 
@@ -48,6 +59,7 @@ def sample_site(homes, seed, host, port, cache_dir, as_csv, silent, verbose) -> 
         port=port,
         cache_dir=cache_dir,
         xlsx=False if as_csv else None,
+        layout=layout,
     )
     if not silent:
         click.echo(

@@ -1,9 +1,11 @@
 """HTML and JSON pages of the sample site: gov.uk Content API documents, the
 EES API listings, and reports.ofsted.gov.uk search and provider pages.
 
-The Ofsted pages use the selectors that public scrapers rely on
-(data-sources.md §1.2). ``layout="changed"`` renames every class, the way a
-site redesign would, so tests can check that the crawler notices.
+The Ofsted pages serve, by default, only the markup that public scrapers
+running against the live site confirm (``layout="confirmed"``);
+``layout="rich"`` adds invented optional extras and ``layout="changed"``
+renames every class, the way a site redesign would, so tests can check that
+the crawler notices.
 """
 
 from __future__ import annotations
@@ -136,6 +138,22 @@ def _json(value: object) -> bytes:
 
 
 # ------------------------------------------------------------ Ofsted pages
+#
+# Three layouts:
+#
+# * ``confirmed`` (the default): only the markup that scrapers running against
+#   the live site have confirmed (results list, h3 > a relative provider
+#   links, a.pagination__next, h1.heading--title, ol.timeline >
+#   li.timeline__day, a.publication-link with its hidden "Type, pdf - date").
+# * ``rich``: the confirmed markup plus invented optional extras (a "N
+#   results" count, detail pairs, a separate inspection-date element,
+#   "Published <time>", a registration item), so the extras stay tested.
+# * ``changed``: every class renamed, the way a redesign would.
+#
+# ``omit`` drops parts of the markup (e.g. ``{"nonvisual"}``) to make a field
+# vanish.
+
+LAYOUTS = ("confirmed", "rich", "changed")
 
 _STANDARD = {
     "results": "results-list",
@@ -144,6 +162,7 @@ _STANDARD = {
     "title": "heading--title",
     "timeline": "timeline",
     "day": "timeline__day",
+    "opened": "timeline__day--opened",
     "registered": "timeline__day--registered",
     "date": "timeline__date",
     "link": "publication-link",
@@ -176,27 +195,39 @@ def search_page(
     start: int,
     rows: int,
     next_href: str | None,
-    layout: str = "standard",
+    layout: str = "confirmed",
 ) -> bytes:
     css = _CHANGED if layout == "changed" else _STANDARD
+    rich = layout == "rich"
     items = []
     for home, latest in homes:
-        latest_text = (
-            f"<li>Latest report: <time>{_long_date(latest)}</time></li>"
-            if latest
-            else ""
-        )
-        items.append(
-            f'<li class="{css["result"]}"><h3><a href="/provider/2/{home.urn}">'
-            f"Children's home</a></h3><ul>"
-            f"<li>Category: Children's home</li><li>URN: {home.urn}</li>"
-            f"<li>Local authority: {html.escape(home.la_name)}</li>{latest_text}</ul></li>"
-        )
-    count = (
-        f'<p class="search-results__count"><span>{total:,}</span> results</p>'
-        if layout != "changed"
-        else f'<p class="{css["results"]}-count">Found: {total}</p>'
-    )
+        if rich:
+            latest_text = (
+                f"<li>Latest report: <time>{_long_date(latest)}</time></li>"
+                if latest
+                else ""
+            )
+            items.append(
+                f'<li class="{css["result"]}"><h3><a href="/provider/2/{home.urn}">'
+                f"Children's home</a></h3><ul>"
+                f"<li>Category: Children's home</li><li>URN: {home.urn}</li>"
+                f"<li>Local authority: {html.escape(home.la_name)}</li>{latest_text}</ul></li>"
+            )
+        else:
+            latest_text = (
+                f"<li>Latest report: {_long_date(latest)}</li>" if latest else ""
+            )
+            items.append(
+                f'<li><h3><a href="/provider/2/{home.urn}">Children\'s home</a></h3>'
+                "<ul><li>Children's home</li><li>REDACTED</li>"
+                f"{latest_text}</ul></li>"
+            )
+    if rich:
+        count = f'<p class="search-results__count"><span>{total:,}</span> results</p>'
+    elif layout == "changed":
+        count = f'<p class="{css["results"]}-count">Found: {total}</p>'
+    else:
+        count = ""
     pagination = (
         f'<a class="{css["next"]}" href="{html.escape(next_href)}">Next page</a>'
         if next_href
@@ -216,39 +247,69 @@ def provider_page(
     *,
     files_base: str,
     canonical_base: str,
-    layout: str = "standard",
+    layout: str = "confirmed",
+    omit: frozenset[str] | set[str] = frozenset(),
 ) -> bytes:
     css = _CHANGED if layout == "changed" else _STANDARD
+    rich = layout == "rich"
     days = []
     for inspection in sorted(
         inspections, key=lambda i: i.inspection_date, reverse=True
     ):
         published = _long_date(inspection.publication_date)
         kind = inspection.event_type
-        days.append(
-            f'<li class="{css["day"]}"><div class="event">'
-            f'<p class="{css["date"]}"><time>{_long_date(inspection.inspection_date)}</time></p>'
-            f'<a class="{css["link"]}" href="{files_base}/v1/file/{inspection.file_id}" '
-            f'target="_blank">{kind} <span class="{css["nonvisual"]}">{kind}, PDF - '
-            f"{published}</span></a><div>Published <time>{published}</time></div>"
-            "</div></li>"
+        hidden = (
+            ""
+            if "nonvisual" in omit
+            else f'<span class="{css["nonvisual"]}">{kind}, PDF - {published}</span>'
         )
-    days.append(
-        f'<li class="{css["day"]} {css["registered"]}">'
-        f"<time>{_long_date(home.registration_date)}</time><span>Registration</span></li>"
+        link = (
+            ""
+            if "link" in omit
+            else f'<a class="{css["link"]}" href="{files_base}/v1/file/{inspection.file_id}" '
+            f'target="_blank">{kind} {hidden}</a>'
+        )
+        if rich:
+            days.append(
+                f'<li class="{css["day"]}"><div class="event">'
+                f'<p class="{css["date"]}"><time>{_long_date(inspection.inspection_date)}</time></p>'
+                f"{link}<div>Published <time>{published}</time></div></div></li>"
+            )
+        else:
+            days.append(f'<li class="{css["day"]}">{link}</li>')
+    if rich:
+        days.append(
+            f'<li class="{css["day"]} {css["registered"]}">'
+            f"<time>{_long_date(home.registration_date)}</time><span>Registration</span></li>"
+        )
+        details = (
+            '<ul class="provider-details">'
+            f"<li><span>URN: </span><span>{home.urn}</span></li>"
+            f"<li><span>Type: </span><span>{html.escape(home.provision_type)}</span></li>"
+            f"<li><span>Local authority: </span><span>{html.escape(home.la_name)}</span></li>"
+            "</ul>"
+        )
+    else:
+        days.append(f'<li class="{css["day"]} {css["opened"]}"><p>Opened</p></li>')
+        details = ""
+    title = (
+        "" if "title" in omit else f'<h1 class="{css["title"]}">Children\'s home</h1>'
     )
-    body = (
-        f'<h1 class="{css["title"]}">Children\'s home</h1>'
-        '<ul class="provider-details">'
-        f"<li><span>URN: </span><span>{home.urn}</span></li>"
-        f"<li><span>Type: </span><span>{html.escape(home.provision_type)}</span></li>"
-        f"<li><span>Local authority: </span><span>{html.escape(home.la_name)}</span></li>"
-        "</ul>"
-        f'<ol class="{css["timeline"]}">{"".join(days)}</ol>'
-    )
+    body = f'{title}{details}<ol class="{css["timeline"]}">{"".join(days)}</ol>'
     return _page(
         "Children's home", body, canonical=f"{canonical_base}/provider/2/{home.urn}"
     )
+
+
+def report_not_found_page() -> bytes:
+    """The reports site's dead-link page (served with status 200 on request)."""
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Report not found - Find an Inspection Report - Ofsted</title></head>"
+        f'<body><div class="sample-banner">{SAMPLE_MARK}</div><main>'
+        '<h1 class="heading--title title-block__heading">Report not found</h1>'
+        "<p>The report you are looking for could not be found.</p></main></body></html>"
+    ).encode()
 
 
 def not_found_page() -> bytes:

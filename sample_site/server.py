@@ -50,7 +50,10 @@ class Fault:
     """One kind of misbehaviour for requests whose path contains ``pattern``.
     ``count`` is how many requests it hits (None: all of them)."""
 
-    kind: str  # "429", "503", "slow", "drop", "html-for-pdf", "404"
+    # "429", "503", "slow", "drop", "html-for-pdf", "404", "not-found-200"
+    # (the reports site's "Report not found" page with status 200),
+    # "empty-search" (a search page whose results list is empty)
+    kind: str
     pattern: str
     count: int | None = None
     retry_after: str | None = None
@@ -108,13 +111,17 @@ class SampleSite:
         port: int = 0,
         cache_dir: Path | None = None,
         xlsx: bool | None = None,
+        layout: str = "confirmed",
     ) -> None:
         self.population: Population = build_population(seed=seed, homes=homes)
         self.seed = seed
         self.host = host
         self.port = port
         self.faults = Faults()
-        self.layout = "standard"
+        # "confirmed" (only markup seen on the live site), "rich" (plus
+        # invented optional extras) or "changed" (every class renamed)
+        self.layout = layout
+        self.omit: set[str] = set()  # markup parts to leave out ("nonvisual", ...)
         self.robots_disallow: list[str] = []
         self.removed: set[str] = set()
         self.xlsx = files.have_xlsx() if xlsx is None else xlsx
@@ -344,11 +351,13 @@ class _Handler(BaseHTTPRequestHandler):
             result = options
         elif parts.path == "/_sample/reset":
             site.faults.clear()
-            site.layout = "standard"
+            site.layout = "confirmed"
+            site.omit = set()
             site.robots_disallow = []
             result = "ok"
         elif parts.path == "/_sample/layout":
-            site.layout = query.get("layout", "standard")
+            site.layout = query.get("layout", "confirmed")
+            site.omit = {p for p in query.get("omit", "").split(",") if p}
             result = site.layout
         else:
             self._send(404, b"not found", "text/plain")
@@ -380,6 +389,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(
                     404, pages.not_found_page(), "text/html; charset=utf-8"
                 )
+            if fault.kind == "not-found-200":
+                return self._send(
+                    200, pages.report_not_found_page(), "text/html; charset=utf-8"
+                )
         if path == "/robots.txt":
             lines = ["User-agent: *", *(f"Disallow: {p}" for p in site.robots_disallow)]
             return self._send(200, ("\n".join(lines) + "\n").encode(), "text/plain")
@@ -398,7 +411,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/ees/"):
             return self._ees(path[len("/ees") :])
         if path.startswith("/ofsted/"):
-            return self._ofsted(path[len("/ofsted") :], query)
+            return self._ofsted(path[len("/ofsted") :], query, faults)
         if path.startswith("/files/v1/file/"):
             return self._pdf(path.rsplit("/", 1)[-1], faults)
         return self._send(404, pages.not_found_page(), "text/html; charset=utf-8")
@@ -449,11 +462,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, body, "text/csv")
         return self._send(404, b'{"title": "Not Found"}', "application/json")
 
-    def _ofsted(self, path: str, query: dict[str, list[str]]) -> tuple[int, int]:
+    def _ofsted(
+        self, path: str, query: dict[str, list[str]], faults: list[Fault] = ()
+    ) -> tuple[int, int]:
         site = self.site
         html_type = "text/html; charset=utf-8"
         if path == "/search":
-            return self._search(query)
+            return self._search(query, faults)
         match = re.fullmatch(r"/provider/2/(SC\d{6}|\d{7})", path)
         if match:
             home = site.population.home(match.group(1))
@@ -466,11 +481,14 @@ class _Handler(BaseHTTPRequestHandler):
                 files_base=f"{site.url}/files",
                 canonical_base=f"{site.url}/ofsted",
                 layout=site.layout,
+                omit=site.omit,
             )
             return self._send(200, body, html_type)
         return self._send(404, pages.not_found_page(), html_type)
 
-    def _search(self, query: dict[str, list[str]]) -> tuple[int, int]:
+    def _search(
+        self, query: dict[str, list[str]], faults: list[Fault] = ()
+    ) -> tuple[int, int]:
         site = self.site
 
         def one(name: str, default: str = "") -> str:
@@ -481,6 +499,8 @@ class _Handler(BaseHTTPRequestHandler):
         since = _dmy(one("latest_report_date_start"))
         until = _dmy(one("latest_report_date_end"))
         listed = list(site.listed_homes(since, until))
+        if any(f.kind == "empty-search" for f in faults):
+            listed = []
         page = listed[start : start + rows]
         next_href = None
         if start + rows < len(listed):

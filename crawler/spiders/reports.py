@@ -1,17 +1,27 @@
 """``reports``: reports.ofsted.gov.uk, for what happened since the last release.
 
-1. The search for children's homes (children's social care, 100 a page with
-   ``start``/``rows``). An incremental run (``-a since=YYYY-MM-DD``) asks only
-   for homes whose latest report was published on or after that day.
-2. Each listed home's provider page (``/provider/2/<URN>``): type, local
-   authority, registration date and the timeline of events with their dates,
-   types and report links.
-3. Each report PDF not stored before (a PDF link is immutable).
+1. The search for children's homes (children's social care, 100 a page),
+   followed page by page through its next-page link. An incremental run
+   (``-a since=YYYY-MM-DD``) asks only for homes whose latest report was
+   published on or after that day.
+2. Each listed home's provider page (``/provider/2/<URN>``): its title and
+   the timeline's report links (``crawler.markup`` says which markup is
+   relied on and which is an optional extra).
+3. Each report PDF not stored before (a PDF link is immutable). A report link
+   is enough: the inspection date, type and judgements are read from the PDF.
 
-Nobody here has seen the live HTML, so parsing is tolerant: it tries the
-selectors public scrapers use, then looser fallbacks, and counts what it could
-not read in ``ofsted/layout/...`` and ``ofsted/provider/...`` stats. A 404 or
-410 is an item with ``status="not-found"``, never silence.
+A 404/410, or an HTML page titled "Report not found" whatever its status, is
+an item with ``status="not-found"``, never silence and never an empty page.
+A provider page without the title and timeline is an item with
+``status="not-understood"``. The first pages are checked as the canary checks
+them (``crawler.markup.layout_checks``): when they are not understood the
+crawl stops at once (finish reason ``layout_check_failed``).
+
+Resume: ``-a resume=1`` with the ``crawl_id`` of an interrupted crawl reads
+that crawl's own manifest and asks again only for what it has not got (search
+pages not read, listed homes without a provider page, report links not
+stored); run with ``JOBDIR`` (``registry.crawls`` does) Scrapy also keeps its
+queue and seen requests across a clean stop.
 
 Example::
 
@@ -21,33 +31,49 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import re
+import json
 from collections.abc import AsyncIterator
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+from parsel import Selector
 from scrapy import Request
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 
+from crawler import markup
 from crawler.items import FetchedFile, Listing, ProviderPage, SearchPage
 from crawler.pipelines import URN
-from crawler.spiders.base import OfstedSpider, page_date
-
-_PROVIDER_HREF = re.compile(r"/provider/\d+/(SC\d{6}|\d{7})\b", re.IGNORECASE)
-_TOTAL = re.compile(r"([\d,]+)\s+results?\b", re.IGNORECASE)
-_NONVISUAL = re.compile(r"^(?P<kind>.*?),\s*pdf\s*-\s*(?P<date>.+)$", re.IGNORECASE)
+from crawler.spiders.base import OfstedSpider
 
 
 class ReportsSpider(OfstedSpider):
     name = "reports"
 
     def __init__(
-        self, *args, since: str | None = None, max_pages: str | None = None, **kwargs
+        self,
+        *args,
+        since: str | None = None,
+        max_pages: str | None = None,
+        resume: str | None = None,
+        **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.since = dt.date.fromisoformat(since).isoformat() if since else None
         self.mode = "incremental" if self.since else "full"
         self.max_pages = int(max_pages) if max_pages else None
+        self.resume = bool(resume and resume not in ("0", "false"))
         self.pages = 0
+        self.check_failures: list[str] = []
+        # what the first pages showed (checked as the canary checks them)
+        self._first_search: list[dict] = []
+        self._first_providers: list[dict] = []
+        self._first_reports: list[dict] = []
+        self._checked = {"search": False, "providers": False, "reports": False}
+        # this crawl's own progress (for resume and de-duplication)
+        self._searched: set[int] = set()
+        self._listed: set[str] = set()
+        self._providers_done: set[str] = set()
+        self._reports_requested: set[str] = set()
 
     # ---------------------------------------------------------------- search
 
@@ -66,76 +92,193 @@ class ReportsSpider(OfstedSpider):
         return f"{self.settings.get('OFSTED_REPORTS_URL').rstrip('/')}/provider/2/{urn}"
 
     async def start(self) -> AsyncIterator[Request]:
+        if self.resume:
+            for request in self._resume_requests():
+                yield request
+            return
         yield Request(
             self.search_url(0), callback=self.parse_search, cb_kwargs={"start": 0}
         )
 
-    def parse_search(self, response: Response, start: int):
-        self.pages += 1
-        results = response.css("ul.results-list > li") or response.css(
-            "li.search-result"
+    def _resume_requests(self):
+        """Read this crawl's manifest and ask again for what it lacks."""
+        self.count("ofsted/resume/runs")
+        path = self.data_dir / "manifests" / f"{self.crawl_id}.jsonl"
+        entries = []
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    entries.append(json.loads(line))
+                except ValueError:
+                    continue  # a line cut short by a kill
+        links: dict[str, str] = {}
+        last_start, last_next = None, True
+        for entry in entries:
+            kind = entry.get("kind")
+            if kind == "search-page":
+                self._searched.add(entry["start"])
+                if last_start is None or entry["start"] >= last_start:
+                    last_start, last_next = entry["start"], bool(entry.get("next_url"))
+                    self._next_url = entry.get("next_url")
+            elif kind == "listing":
+                self._listed.add(entry["urn"])
+            elif kind == "provider-page":
+                self._providers_done.add(entry["urn"])
+                for event in entry.get("events") or []:
+                    if event.get("report_url"):
+                        links[event["report_url"]] = entry["urn"]
+            elif kind == "report":
+                self._reports_requested.add(entry["url"])
+        self._checked = dict.fromkeys(self._checked, True)  # checked in the first run
+        self.count("ofsted/resume/searched", len(self._searched))
+        self.count("ofsted/resume/providers_done", len(self._providers_done))
+        if last_start is None:
+            yield Request(
+                self.search_url(0),
+                callback=self.parse_search,
+                cb_kwargs={"start": 0},
+                dont_filter=True,
+            )
+        elif last_next and getattr(self, "_next_url", None):
+            start = last_start + self.settings.getint("OFSTED_SEARCH_ROWS", 100)
+            yield Request(
+                self._next_url,
+                callback=self.parse_search,
+                cb_kwargs={"start": start},
+                dont_filter=True,
+            )
+        for urn in sorted(self._listed - self._providers_done):
+            yield self._provider_request(urn, dont_filter=True)
+        for url, urn in links.items():
+            if url in self.known_urls or url in self._reports_requested:
+                continue
+            self._reports_requested.add(url)
+            yield Request(
+                url,
+                callback=self.parse_report,
+                cb_kwargs={"urn": urn, "published": None},
+                dont_filter=True,
+            )
+
+    def _provider_request(self, urn: str, *, dont_filter: bool = False) -> Request:
+        return Request(
+            self.provider_url(urn),
+            callback=self.parse_provider,
+            cb_kwargs={"urn": urn},
+            dont_filter=dont_filter,
         )
-        text = " ".join(response.css("main ::text, body ::text").getall()[:200])
-        match = _TOTAL.search(text)
-        total = int(match.group(1).replace(",", "")) if match else None
-        if not results and total is None:
+
+    def parse_search(self, response: Response, start: int):
+        if start in self._searched:
+            return
+        self.pages += 1
+        sel = Selector(text=response.text)
+        read = markup.read_search(sel, base_url=response.url)
+        if not read["has_list"] and not read["results"]:
+            if read["shown_total"] == 0:  # an optional extra: "0 results"
+                yield SearchPage(
+                    url=response.url, start=start, shown_total=0, results=0
+                )
+                return
             self.count("ofsted/layout/search")
             self.logger.error(
-                "%s: no results list and no result count: has the layout changed?",
+                "%s: no results list (%s): has the layout changed?",
                 response.url,
+                markup.SEARCH_RESULTS,
             )
+            self._first_search.append(read)
+            self._check("search")
             return
-        if total is not None and total > 0 and not results:
-            self.count("ofsted/layout/search_results")
-            self.logger.error(
-                "%s: says %s results but none could be read", response.url, total
-            )
-            return
+        self._searched.add(start)
+        urns = [r for r in read["results"] if r["urn"] and URN.match(r["urn"])]
         yield SearchPage(
-            url=response.url, start=start, shown_total=total, results=len(results)
+            url=response.url,
+            start=start,
+            shown_total=read["shown_total"],
+            results=len(read["results"]),
+            urns_read=len(urns),
+            next_url=read["next_url"],
         )
-        for result in results:
-            hrefs = result.css("a::attr(href)").getall()
-            urn = next(
-                (m.group(1).upper() for h in hrefs if (m := _PROVIDER_HREF.search(h))),
-                None,
-            )
-            if urn is None or not URN.match(urn):
-                self.count("ofsted/search/missing_urn")
-                continue
-            latest = page_date(" ".join(result.css("time::text").getall()))
-            local_authority = None
-            for line in result.css("li::text").getall():
-                if line.strip().lower().startswith("local authority:"):
-                    local_authority = line.split(":", 1)[1].strip() or None
+        if not self._checked["search"]:
+            self._first_search.append(read)
+            self._check("search")
+        self.count("ofsted/search/missing_urn", len(read["results"]) - len(urns))
+        for result in urns:
+            urn = result["urn"]
             yield Listing(
                 urn=urn,
                 url=self.provider_url(urn),
-                latest_report_date=latest,
-                local_authority=local_authority,
+                latest_report_date=result["latest_report_date"],
             )
+            if urn in self._listed:
+                continue
+            self._listed.add(urn)
+            yield self._provider_request(urn)
+        next_url = read["next_url"]
+        if next_url is None and read["shown_total"] is not None:  # optional extra
+            rows = self.settings.getint("OFSTED_SEARCH_ROWS", 100)
+            if start + rows < read["shown_total"]:
+                next_url = self.search_url(start + rows)
+        if (
+            next_url
+            and read["results"]
+            and (self.max_pages is None or self.pages < self.max_pages)
+        ):
+            query = parse_qs(urlsplit(next_url).query)
+            rows = self.settings.getint("OFSTED_SEARCH_ROWS", 100)
+            following = int((query.get("start") or [start + rows])[-1])
             yield Request(
-                self.provider_url(urn),
-                callback=self.parse_provider,
-                cb_kwargs={"urn": urn},
-            )
-        rows = self.settings.getint("OFSTED_SEARCH_ROWS", 100)
-        has_next = bool(response.css("a.pagination__next, ul.pagination li.next a"))
-        more = (total is not None and start + rows < total) or (
-            total is None and has_next
-        )
-        if more and results and (self.max_pages is None or self.pages < self.max_pages):
-            yield Request(
-                self.search_url(start + rows),
+                next_url,
                 callback=self.parse_search,
-                cb_kwargs={"start": start + rows},
+                cb_kwargs={"start": following if following > start else start + rows},
             )
+
+    # -------------------------------------------------------------- checks
+
+    def _check(self, stage: str) -> None:
+        """Check the first pages of ``stage`` as the canary does; stop the
+        crawl at once when the markup is not understood."""
+        if self._checked[stage]:
+            return
+        wanted = self.settings.getint("OFSTED_FIRST_PAGES_CHECKED", 5)
+        if stage == "providers" and len(self._first_providers) < wanted:
+            return
+        if stage == "reports" and len(self._first_reports) < min(wanted, 3):
+            return
+        self._checked[stage] = True
+        rows = markup.layout_checks(
+            self._first_search,
+            self._first_providers if stage != "search" else [],
+            self._first_reports if stage == "reports" else None,
+        )
+        if stage == "search" and self.mode == "incremental":
+            # an incremental search may rightly list nothing new
+            rows = [r for r in rows if r["found"] or r["seen"]]
+            if not any(r["found"] for r in rows if r["check"] == "search results"):
+                rows = [r for r in rows if r["check"] != "search results"]
+                rows = [
+                    r for r in rows if r["check"] != "result link to a provider page"
+                ]
+        failures = markup.failed_checks(rows)
+        if failures:
+            self.check_failures = failures
+            self.count("ofsted/check/failed", len(failures))
+            for failure in failures:
+                self.logger.error("first-pages check failed: %s", failure)
+            raise CloseSpider("layout_check_failed")
 
     # -------------------------------------------------------------- provider
 
     def parse_provider(self, response: Response, urn: str):
-        if response.status in (404, 410):
+        if urn in self._providers_done:
+            return
+        self._providers_done.add(urn)
+        sel = Selector(text=response.text) if _is_html(response) else None
+        if response.status in (404, 410) or (
+            sel is not None and markup.is_not_found(sel)
+        ):
             self.count("ofsted/provider/not_found")
+            self._note_provider({"dead": True})
             yield ProviderPage(
                 urn=urn,
                 url=response.url,
@@ -143,107 +286,90 @@ class ReportsSpider(OfstedSpider):
                 http_status=response.status,
             )
             return
-        days = response.css("ol.timeline > li.timeline__day") or response.css(
-            "li.timeline__day"
-        )
-        title = response.css("h1.heading--title::text").get()
-        if not days and not title:
+        read = markup.read_provider(sel, base_url=response.url) if sel else None
+        if read is None or (not read["timeline"] and not read["title"]):
             self.count("ofsted/layout/provider")
             self.logger.error(
-                "%s: no timeline and no title: has the layout changed?", response.url
+                "%s: no %s and no %s: has the layout changed?",
+                response.url,
+                markup.TITLE,
+                markup.TIMELINE,
+            )
+            self._note_provider(
+                read or markup.read_provider(Selector(text=""), base_url=response.url)
+            )
+            yield ProviderPage(
+                urn=urn,
+                url=response.url,
+                status="not-understood",
+                http_status=response.status,
             )
             return
-        canonical = response.css("link[rel=canonical]::attr(href)").get() or ""
-        match = _PROVIDER_HREF.search(canonical)
+        canonical = sel.css("link[rel=canonical]::attr(href)").get() or ""
+        match = markup.PROVIDER_HREF.search(canonical)
         if match and match.group(1).upper() != urn:
             self.count("ofsted/provider/urn_mismatch")
             return
-        details = {}
-        for item in response.css("li"):
-            spans = [" ".join(s.split()) for s in item.css("span::text").getall()]
-            if len(spans) >= 2 and spans[0].endswith(":"):
-                details[spans[0].rstrip(":").strip().casefold()] = spans[1]
+        self.count("ofsted/provider/unreadable_event", len(read["not_understood"]))
         page = ProviderPage(
             urn=urn,
             url=response.url,
-            provision_type=details.get("type"),
-            local_authority=details.get("local authority"),
+            http_status=response.status,
+            title=read["title"],
+            provision_type=read["provision_type"],
+            local_authority=read["local_authority"],
+            registration_date=read["registration_date"],
+            events=read["events"],
+            timeline_items=read["timeline_items"],
+            timeline_understood=read["timeline_understood"],
+            report_links=read["report_links"],
         )
         if not page.local_authority:
             self.count("ofsted/provider/missing_local_authority")
-        reports = []
-        for day in days:
-            classes = day.attrib.get("class", "")
-            if "timeline__day--opened" in classes:
-                continue
-            if "timeline__day--registered" in classes:
-                page.registration_date = page_date(
-                    " ".join(day.css("time::text").getall())
-                )
-                continue
-            event = self._event(day, response)
-            if event is None:
-                self.count("ofsted/provider/unreadable_event")
-                continue
-            page.events.append(event)
-            if event.get("report_url"):
-                reports.append(event)
         yield page
+        self._note_provider(read)
         if not self.settings.getbool("OFSTED_DOWNLOAD_REPORTS", True):
             return
-        for event in reports:
+        for event in page.events:
             url = event["report_url"]
             if url in self.known_urls:
                 self.count("ofsted/report/known")
                 continue
+            if url in self._reports_requested:
+                continue
+            self._reports_requested.add(url)
             yield Request(
                 url,
                 callback=self.parse_report,
                 cb_kwargs={"urn": urn, "published": event.get("publication_date")},
             )
 
-    def _event(self, day, response: Response) -> dict | None:
-        inspected = page_date(
-            " ".join(
-                day.css(".timeline__date time::text, p.timeline__date ::text").getall()
-            )
-        )
-        link = day.css("a.publication-link") or day.css("a[href*='/file/']")
-        kind, published = None, None
-        if link:
-            nonvisual = " ".join(
-                " ".join(link[0].css(".nonvisual ::text").getall()).split()
-            )
-            match = _NONVISUAL.match(nonvisual)
-            if match:
-                kind, published = (
-                    match.group("kind").strip(),
-                    page_date(match.group("date")),
-                )
-            if not kind:
-                texts = link[0].xpath("./text()").getall()
-                kind = " ".join(" ".join(texts).split()) or None
-        if not published:
-            published = page_date(
-                " ".join(
-                    day.xpath(".//*[contains(., 'Published')]/time/text()").getall()
-                )
-            )
-        if not inspected or not kind:
-            return None
-        href = link[0].attrib.get("href") if link else None
-        return {
-            "inspection_date": inspected,
-            "event_type": kind,
-            "publication_date": published,
-            "report_url": response.urljoin(href) if href else None,
-        }
+    def _note_provider(self, read: dict) -> None:
+        if not self._checked["providers"]:
+            self._first_providers.append(read)
+            self._check("providers")
 
     # ---------------------------------------------------------------- report
 
     def parse_report(self, response: Response, urn: str, published: str | None):
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        if response.status in (404, 410):
+        is_pdf = response.body.startswith(b"%PDF-") and "pdf" in content_type.lower()
+        dead = response.status in (404, 410) or (
+            not is_pdf
+            and _is_html(response)
+            and markup.is_not_found(Selector(text=response.text))
+        )
+        if not self._checked["reports"]:
+            self._first_reports.append(
+                {
+                    "url": response.url,
+                    "is_pdf": is_pdf or dead,  # a dead link is understood
+                    "dead": dead,
+                    "content_type": content_type,
+                }
+            )
+            self._check("reports")
+        if dead:
             self.count("ofsted/report/not_found")
             yield FetchedFile(
                 "report",
@@ -255,7 +381,7 @@ class ReportsSpider(OfstedSpider):
                 published=published,
             )
             return
-        if not response.body.startswith(b"%PDF-") or "pdf" not in content_type.lower():
+        if not is_pdf:
             self.count("ofsted/download/unexpected_content_type")
             self.logger.warning(
                 "%s: expected a PDF, got %s", response.url, content_type or "?"
@@ -279,3 +405,34 @@ class ReportsSpider(OfstedSpider):
             http_status=response.status,
             published=published,
         )
+
+    def final_checks(self, reason: str) -> None:
+        """A crawl with fewer first pages than the check wants is checked on
+        what it had (a five-home site must be understood too). Idempotent;
+        the crawl summary calls it before writing ``check_failures``."""
+        if reason != "finished" or self.check_failures:
+            return
+        rows = []
+        if not self._checked["providers"] and self._first_providers:
+            rows += markup.layout_checks(self._first_search, self._first_providers)
+        if not self._checked["reports"] and self._first_reports:
+            rows += [
+                r
+                for r in markup.layout_checks([], [], self._first_reports)
+                if r["check"] == "report link gives a PDF"
+            ]
+        if self.mode == "incremental":
+            rows = [r for r in rows if not r["check"].startswith(("search", "result"))]
+        self._checked = dict.fromkeys(self._checked, True)
+        self.check_failures = markup.failed_checks(rows)
+        if self.check_failures:
+            self.count("ofsted/check/failed", len(self.check_failures))
+            for failure in self.check_failures:
+                self.logger.error("first-pages check failed: %s", failure)
+
+
+def _is_html(response: Response) -> bool:
+    content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+    return "html" in content_type or response.body.lstrip()[:15].lower().startswith(
+        (b"<!doctype", b"<html")
+    )

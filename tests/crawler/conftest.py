@@ -85,7 +85,8 @@ def copy_baseline(baseline, tmp_path: Path) -> tuple[SampleSite, Path]:
     site, root = baseline
     shutil.copytree(root, tmp_path / "b")
     site.faults.clear()
-    site.layout = "standard"
+    site.layout = "confirmed"
+    site.omit = set()
     site.robots_disallow = []
     site.reset_counters()
     return site, tmp_path / "b" / "registry.db"
