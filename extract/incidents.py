@@ -236,8 +236,10 @@ class IncidentRecord:
     is_per_incident: bool = False
 
     def identity_key(self) -> str:
-        """A stable key for "the same home as written in a file": decisions
-        about a match are remembered under it. Addresses enter only hashed."""
+        """A stable key for "the same home as written in a file". It is a plain
+        hash of the address and postcode among others, so it must never be
+        stored or published as it is: the registry keeps only an HMAC of it
+        under a secret key (``registry.matching.row_key``)."""
         parts = [
             self.urn or "",
             _key(self.provider),

@@ -6,28 +6,39 @@ Every row of a file lands in ``incident_counts`` as **matched** (to a URN),
 **queued** (candidates in ``match_candidates`` await ``ofsted-homes review``)
 or **unmatched** (kept, visible, never dropped).
 
-Addresses and postcodes in the input are used for matching only: they are
-hashed into ``row_key`` and never stored. A ``--private`` load goes to a
+Addresses and postcodes in the input are used for matching only: they enter
+``row_key`` through an HMAC under a secret key kept outside every database
+(``registry.matching``), and are never stored. A ``--private`` load goes to a
 separate database (only ``serve --inspector`` attaches it); nothing of it is
 written to the registry.
 
 Small numbers: a per-home count of children from 1 to 4 is shown as ``<5``;
 so is an incident count when the home has fewer than 5 places (or an unknown
-number). The public registry does not keep the suppressed number at all.
+number). The public registry does not keep the suppressed number at all,
+nor anything that would let a reader count it: for a file of one row per
+incident, it keeps no row numbers (``file_rows``, the reviewer's row summary),
+no number of rows read, and no per-row problems (one line per kind of problem
+instead). The private database keeps all of them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from sqlite_utils import Database, Migrations
 
 from extract.errors import StrictModeError
-from extract.incidents import IncidentFile, IncidentRecord, read_incidents
+from extract.incidents import (
+    IncidentFile,
+    IncidentRecord,
+    parse_incident_count,
+    read_incidents,
+)
 from registry.errors import RegistryError
 from registry.load import (
     FileResult,
@@ -37,11 +48,13 @@ from registry.load import (
     sha256_of,
     utc_now,
 )
-from registry.matching import Matcher
+from registry.matching import Matcher, keyed, row_key
 
 logger = logging.getLogger(__name__)
 
 SUPPRESS_BELOW = 5
+#: ``file_rows`` of a count made from one row per incident, in the public registry.
+ROWS_NOT_SHOWN = "not shown (one row per incident: the rows would give the count)"
 
 _INCIDENT_TABLES = """
 CREATE TABLE incident_sources (
@@ -166,6 +179,18 @@ def m001_incidents(db: Database) -> None:
     sync_police_force_areas(db)
 
 
+@migrations()
+def m002_keyed_row_keys_and_hidden_rows(db: Database) -> None:
+    """Registries built before row keys were keyed: see :func:`rekey`."""
+    rekey(db, private=False)
+
+
+@migrations(transactional=False)
+def m003_vacuum_old_keys(db: Database) -> None:
+    """No copy of the old keys or row ranges left in free pages or the WAL."""
+    _vacuum(db)
+
+
 # The private database (inspectors' Annex A counts, unpublished FOI material)
 # holds only these tables; it never holds the registry's.
 private_migrations = Migrations("ofsted-homes-incidents-private")
@@ -174,6 +199,118 @@ private_migrations = Migrations("ofsted-homes-incidents-private")
 @private_migrations()
 def m001_private_incidents(db: Database) -> None:
     db.executescript(_PRIVATE_PROVENANCE + _INCIDENT_TABLES)
+
+
+@private_migrations()
+def m002_private_keyed_row_keys(db: Database) -> None:
+    rekey(db, private=True)
+
+
+@private_migrations(transactional=False)
+def m003_private_vacuum(db: Database) -> None:
+    _vacuum(db)
+
+
+def rekey(db: Database, *, private: bool) -> None:
+    """Rewrite a database loaded before row keys were keyed.
+
+    ``row_key`` was a plain SHA-256 prefix of fields including the address
+    and postcode; it becomes ``keyed(old row_key)``, which is exactly what a
+    load computes now (``registry.matching.row_key``), so review decisions
+    still apply to later loads. ``incident_counts.id`` (a plain hash of the
+    row_key and the row number) is keyed the same way. In the public registry,
+    per-incident files lose their row numbers, rows-read figures, row-level
+    problems and problem values that could count a suppressed figure (see the
+    module docstring). Secure delete zeroes the overwritten values."""
+    db.execute("PRAGMA secure_delete = ON")
+    db.conn.create_function(
+        "ofsted_rekey", 1, lambda v: None if v is None else keyed(v)
+    )
+    db.conn.create_function(
+        "ofsted_reid", 1, lambda v: None if v is None else keyed(v, "count")
+    )
+    for sql in (
+        "update incident_counts set row_key = ofsted_rekey(row_key)",
+        "update match_candidates set row_key = ofsted_rekey(row_key)",
+        "update match_decisions set row_key = ofsted_rekey(row_key)",
+    ):
+        db.execute(sql)
+    db.execute("update incident_counts set id = ofsted_reid(id)")
+    if private:
+        return
+    hidden = [
+        r[0]
+        for r in db.execute(
+            "select source_id from incident_sources where shape = 'per incident'"
+        ).fetchall()
+    ]
+    db.execute(
+        "update incident_counts set file_rows = ? where is_per_incident = 1",
+        [ROWS_NOT_SHOWN],
+    )
+    for rowid, summary in db.execute(
+        """select rowid, row_summary from match_candidates where row_key in (
+               select row_key from incident_counts where is_per_incident = 1)"""
+    ).fetchall():
+        db.execute(
+            "update match_candidates set row_summary = ? where rowid = ?",
+            [re.sub(r"^(.*?) row [0-9]+(, |$)", r"\1\2", summary or ""), rowid],
+        )
+    for source_id in hidden:
+        problems = [
+            (r["row"], r["column"], r["message"], r["value"])
+            for r in db.query(
+                "select * from problems where source_id = ? order by rowid", [source_id]
+            )
+        ]
+        db.execute("delete from problems where source_id = ?", [source_id])
+        source = db.execute(
+            "select sha256, file_name from sources where sha256 = ?", [source_id]
+        ).fetchone()
+        kept = _public_problems(problems) if source else []
+        provenance = SimpleNamespace(
+            sha256=source_id, file_name=source[1] if source else ""
+        )
+        for row, column, message, value in kept:
+            record_problem(db, provenance, message, row=row, column=column, value=value)
+        db.execute(
+            "update sources set rows_read = 0, rows_skipped = 0, problems_count = ? "
+            "where sha256 = ?",
+            [len(kept), source_id],
+        )
+        db.execute(
+            "update incident_sources set rows_read = 0 where source_id = ?", [source_id]
+        )
+    # A problem's id was a plain hash of its value too: re-record without it.
+    quoted = list(
+        db.query(
+            """select p.*, s.file_name as source_file from problems p
+               join sources s on s.sha256 = p.source_id
+               where p.source_id in (select source_id from incident_sources)
+               and p.value is not null
+               and (p."column" is null or p."column" in ('incidents', 'children'))"""
+        )
+    )
+    for problem in quoted:
+        db.execute("delete from problems where id = ?", [problem["id"]])
+        provenance = SimpleNamespace(
+            sha256=problem["source_id"], file_name=problem["source_file"]
+        )
+        record_problem(
+            db,
+            provenance,
+            problem["message"],
+            sheet=problem["sheet"],
+            row=problem["row"],
+            column=problem["column"],
+        )
+
+
+def _vacuum(db: Database) -> None:
+    db.execute("PRAGMA secure_delete = ON")
+    db.execute("VACUUM")
+    if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def open_private(path: str | Path) -> Database:
@@ -266,15 +403,20 @@ def _write(
     counts = {"matched": 0, "queued": 0, "unmatched": 0}
     rows = []
     candidates = []
+    # Public: nothing that counts the rows of a per-incident file (see above).
+    hide_rows = parsed.shape == "per incident" and not private
     for record in parsed.records:
         match = matcher.match(record)
         counts[match.status] += 1
-        key = record.identity_key()
+        key = row_key(record)
         home = matcher.homes.get(match.urn) if match.urn else None
-        rows.append(
-            _count_row(source, source_name, licence, record, match, home, key, private)
+        row = _count_row(
+            source, source_name, licence, record, match, home, key, private
         )
-        summary = _row_summary(record, source.file_name)
+        if hide_rows:
+            row["file_rows"] = ROWS_NOT_SHOWN
+        rows.append(row)
+        summary = _row_summary(record, source.file_name, hide_rows=hide_rows)
         candidates.extend(
             {
                 "row_key": key,
@@ -288,14 +430,16 @@ def _write(
             for c in match.candidates
             if match.status == "queued"
         )
+    problems = _public_problems(parsed.problems) if hide_rows else parsed.problems
+    rows_read = 0 if hide_rows else parsed.rows_read
     record_source(
         db,
         source,
         kind="incidents",
         description=source_name,
-        rows_read=parsed.rows_read,
+        rows_read=rows_read,
         rows_loaded=len(rows),
-        problems_count=len(parsed.problems),
+        problems_count=len(problems),
     )
     db["incident_sources"].insert(
         {
@@ -309,7 +453,7 @@ def _write(
             "sheet": parsed.sheet,
             "header_row": parsed.header_row,
             "columns": ", ".join(f"{k}={v}" for k, v in parsed.columns.items()),
-            "rows_read": parsed.rows_read,
+            "rows_read": rows_read,
             "records_count": len(rows),
             "matched_count": counts["matched"],
             "queued_count": counts["queued"],
@@ -320,7 +464,7 @@ def _write(
     db["incident_counts"].upsert_all(rows, pk="id")
     # INSERT OR IGNORE: a candidate already reviewed keeps its status.
     db["match_candidates"].insert_all(candidates, ignore=True)
-    for row, column, message, value in parsed.problems:
+    for row, column, message, value in problems:
         record_problem(
             db,
             source,
@@ -328,7 +472,7 @@ def _write(
             sheet=parsed.sheet,
             row=row,
             column=column,
-            value=None if column in ("address", "postcode") else value,
+            value=_problem_value(column, value, private),
         )
     summary = (
         f"{source.file_name}: {len(rows)} counts from {parsed.rows_read} rows "
@@ -343,9 +487,25 @@ def _write(
     )
 
 
-def _row_summary(record: IncidentRecord, file_name: str) -> str:
-    """What a reviewer sees of a row: never the address or the home's name."""
-    parts = [f"{file_name} row {record.rows[0]}"]
+def _public_problems(
+    problems: list[tuple[int, str | None, str, object]],
+) -> list[tuple[int | None, str | None, str, object]]:
+    """Per-row problems of a per-incident file, as the public registry keeps
+    them: one line per column and kind of problem, with no row number, no
+    value and no number of rows (any of which could count a home's rows)."""
+    seen: dict[tuple[str | None, str], None] = {}
+    for _row, column, message, _value in problems:
+        seen.setdefault((column, message), None)
+    return [
+        (None, column, f"{message} (on one or more rows; rows not shown)", None)
+        for column, message in seen
+    ]
+
+
+def _row_summary(record: IncidentRecord, file_name: str, *, hide_rows: bool) -> str:
+    """What a reviewer sees of a row: never the address or the home's name
+    (nor, for a per-incident file, a row number)."""
+    parts = [file_name if hide_rows else f"{file_name} row {record.rows[0]}"]
     if record.urn_as_published:
         parts.append(f"URN {record.urn_as_published}")
     if record.provider:
@@ -359,10 +519,25 @@ def _row_summary(record: IncidentRecord, file_name: str) -> str:
     return ", ".join(parts)
 
 
+def _problem_value(column: str | None, value: object, private: bool) -> object:
+    """The cell a problem quotes. Never an address; in the public registry not a
+    count that could not be read (it may be a small number in words) nor the
+    text of a skipped row (a totals line gives the sum of suppressed counts)."""
+    if column in ("address", "postcode"):
+        return None
+    if not private and column in (None, "incidents", "children"):
+        return None
+    return value
+
+
 def _shown(
     count: int | None, published: str | None, suppress: bool
 ) -> tuple[str | None, bool]:
     if count is None:
+        if published and re.search(r"[0-9]", published):
+            _, _, is_mark = parse_incident_count(published)
+            if not is_mark:  # "3 (approx.)": a number we cannot read
+                return "not a count (see the file)", suppress
         return published, False
     if suppress and 0 < count < SUPPRESS_BELOW:
         return f"<{SUPPRESS_BELOW}", True
@@ -379,7 +554,9 @@ def _count_row(source, source_name, licence, record, match, home, key, private) 
         record.children, record.children_as_published, True
     )
     period = record.period
-    ident = hashlib.sha1(
+    # Keyed too: a plain hash of the row number beside a published row_key
+    # could be brute-forced for the row number.
+    ident = keyed(
         "|".join(
             [
                 source.sha256,
@@ -388,8 +565,9 @@ def _count_row(source, source_name, licence, record, match, home, key, private) 
                 period.label if period else "",
                 str(record.rows[0]),
             ]
-        ).encode()
-    ).hexdigest()[:20]
+        ),
+        "count",
+    )
     return {
         "id": ident,
         "source_id": source.sha256,

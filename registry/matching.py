@@ -6,18 +6,91 @@ name where the registry has one, with rapidfuzz against the homes of the same
 local authority (blocking), and uses places to tell an owner's homes apart. A
 match is taken automatically only when it is sure; likely homes are kept as
 candidates for ``ofsted-homes review``.
+
+Row keys
+--------
+Review decisions are remembered under a row's ``row_key``: "the same home as
+a file describes it" (URN, provider, local authority, name, address, postcode,
+places). The key is published, and a plain hash of those fields could be
+reversed by trying every postcode of a district, so ``row_key`` is an HMAC
+under a secret key that is never written to any database: a file of 32 random
+bytes (hex), made on first use, at ``$OFSTED_HOMES_ROW_KEY_FILE`` or else
+``$XDG_CONFIG_HOME/ofsted-homes/row-key`` (``~/.config/ofsted-homes/row-key``).
+Keep it (and back it up) with the registry: loads on another machine, or after
+the key file is lost, make new row keys, so earlier review decisions are not
+applied to them (they are asked again; nothing is lost or wrongly matched).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import re
+import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 from sqlite_utils import Database
 
 from extract.incidents import IncidentRecord
 from extract.normalise import fold
+
+ROW_KEY_ENV = "OFSTED_HOMES_ROW_KEY_FILE"
+
+
+def row_key_file() -> Path:
+    """Where the secret key of row keys lives (see the module docstring)."""
+    given = os.environ.get(ROW_KEY_ENV)
+    if given:
+        return Path(given).expanduser()
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "ofsted-homes" / "row-key"
+
+
+_secrets: dict[Path, bytes] = {}
+
+
+def row_key_secret() -> bytes:
+    """The secret key, made (mode 0600) on first use."""
+    path = row_key_file()
+    if path in _secrets:
+        return _secrets[path]
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+    text = path.read_text().strip()
+    try:
+        secret = bytes.fromhex(text)
+    except ValueError:
+        secret = b""
+    if len(secret) < 16:
+        raise ValueError(
+            f"{path}: not a row-key file (64 hex digits expected); restore it from "
+            f"your backup, or delete it to make a new one (${ROW_KEY_ENV} names another)"
+        )
+    _secrets[path] = secret
+    return secret
+
+
+def keyed(value: str, purpose: str = "row") -> str:
+    """An HMAC-SHA-256 (16 hex digits) of ``value``: not reversible without the
+    secret key, stable while the key file is kept."""
+    message = f"{purpose}:{value}".encode()
+    return hmac.new(row_key_secret(), message, hashlib.sha256).hexdigest()[:16]
+
+
+def row_key(record: IncidentRecord) -> str:
+    """The published key of "the same home as written in a file"."""
+    return keyed(record.identity_key())
+
 
 SURE_SCORE = 90  # best candidate at least this …
 RIVAL_SCORE = 80  # … and no other candidate at least this
@@ -219,7 +292,7 @@ class Matcher:
         return self.la_names[found[0][0]], how
 
     def match(self, record: IncidentRecord) -> Match:
-        key = record.identity_key()
+        key = row_key(record)
         la_code, la_how = self.resolve_la(record.local_authority)
         if key in self.accepted and self.accepted[key] in self.homes:
             return Match(

@@ -229,3 +229,19 @@ def kit():
         ROOT=ROOT,
         NCA_F1=NCA_F1,
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def row_key_file(tmp_path_factory):
+    """Row keys are HMACs under a secret key file (registry.matching): the
+    tests use their own, never the user's ~/.config one."""
+    from registry.matching import ROW_KEY_ENV
+
+    path = tmp_path_factory.mktemp("config") / "row-key"
+    old = os.environ.get(ROW_KEY_ENV)
+    os.environ[ROW_KEY_ENV] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop(ROW_KEY_ENV, None)
+    else:
+        os.environ[ROW_KEY_ENV] = old
