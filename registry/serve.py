@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sqlite3
 import sys
@@ -109,12 +110,73 @@ def load_metadata(database_name: str, path: Path = METADATA_PATH) -> dict[str, A
     return metadata
 
 
+# How a private database (``load-incidents --private``) is recognised: its
+# sqlite-utils migration set, or any incident source loaded as private.
+PRIVATE_MIGRATION_SET = "ofsted-homes-incidents-private"
+PRIVATE_SUFFIX = ".private.db"
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def private_marks(path: Path) -> list[str]:
+    """Why ``path`` holds private data (empty when it does not): its name, the
+    private migration set, or incident sources loaded with ``--private``."""
+    marks = []
+    if path.name.endswith(PRIVATE_SUFFIX):
+        marks.append(f"its name ends in {PRIVATE_SUFFIX}")
+    uri = f"{path.resolve().as_uri()}?immutable=1"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            tables = {
+                name
+                for (name,) in conn.execute(
+                    "select name from sqlite_master where type = 'table'"
+                )
+            }
+            if (
+                "_sqlite_migrations" in tables
+                and conn.execute(
+                    "select 1 from _sqlite_migrations where migration_set = ?",
+                    [PRIVATE_MIGRATION_SET],
+                ).fetchone()
+            ):
+                marks.append("it was made by load-incidents --private")
+            if "incident_sources" in tables:
+                columns = {
+                    row[1]
+                    for row in conn.execute("pragma table_info(incident_sources)")
+                }
+                if (
+                    "is_private" in columns
+                    and conn.execute(
+                        "select 1 from incident_sources where is_private != 0 limit 1"
+                    ).fetchone()
+                ):
+                    marks.append("it holds incident counts loaded with --private")
+    except sqlite3.Error as error:
+        raise RegistryError(
+            f"{path}: not an SQLite database ({error}). Serve a registry built "
+            f"with ofsted-homes load."
+        ) from None
+    return marks
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def datasette_options(
     db_path: str | Path,
     *,
     inspector: bool = False,
     private_db: str | Path | None = None,
     metadata_path: Path = METADATA_PATH,
+    behind_tls_proxy: bool = False,
+    public_url: str | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for ``datasette.app.Datasette`` serving ``db_path``.
 
@@ -143,6 +205,14 @@ def datasette_options(
             "inspector mode. Add --inspector (and set "
             f"{PASSWORD_HASH_ENV})."
         )
+    if not inspector:
+        marks = private_marks(db_path)
+        if marks:
+            raise RegistryError(
+                f"{db_path}: a private database ({'; '.join(marks)}); public "
+                "mode never serves private data. Serve the public registry, or "
+                "open this one with --inspector."
+            )
     immutables = [str(db_path)]
     if private_db is not None:
         private_db = Path(private_db)
@@ -156,6 +226,13 @@ def datasette_options(
         immutables.append(str(private_db))
     metadata = load_metadata(db_path.stem, metadata_path)
     settings = dict(INSPECTOR_SETTINGS if inspector else PUBLIC_SETTINGS)
+    plugins = metadata.setdefault("plugins", {})
+    # datasette/plugins/ofsted_guard.py and ofsted_sessions.py.
+    plugins["ofsted-homes"] = {
+        "mode": "inspector" if inspector else "public",
+        "secure_cookies": behind_tls_proxy,
+        "public_url": public_url,
+    }
     if inspector:
         _lock_down(metadata)
         if private_db is not None and _has_table(private_db, "incident_counts"):
@@ -163,9 +240,8 @@ def datasette_options(
                 _private_flag_database(metadata, db_path.stem, private_db.stem)
             )
     else:
-        # datasette/plugins/ofsted_guard.py: the rest get 429 at once.
-        plugins = metadata.setdefault("plugins", {})
-        plugins["ofsted-homes"] = {"max_concurrent_sql": PUBLIC_MAX_CONCURRENT_SQL}
+        # ofsted_guard.py: the rest get 429 at once.
+        plugins["ofsted-homes"]["max_concurrent_sql"] = PUBLIC_MAX_CONCURRENT_SQL
     return {
         "immutables": immutables,
         "metadata": metadata,
@@ -302,11 +378,19 @@ def make_datasette(
     inspector: bool = False,
     private_db: str | Path | None = None,
     secret: str | None = None,
+    behind_tls_proxy: bool = False,
+    public_url: str | None = None,
 ) -> Any:
     """A ready Datasette instance for ``db_path`` (see ``datasette_options``)."""
     from datasette.app import Datasette
 
-    options = datasette_options(db_path, inspector=inspector, private_db=private_db)
+    options = datasette_options(
+        db_path,
+        inspector=inspector,
+        private_db=private_db,
+        behind_tls_proxy=behind_tls_proxy,
+        public_url=public_url,
+    )
     return Datasette(**options, secret=secret)
 
 
@@ -333,7 +417,25 @@ def run_server(ds: Any, *, host: str, port: int) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A further database to attach, inspector mode only",
 )
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; inspector mode listens only on loopback "
+    "unless --behind-tls-proxy",
+)
+@click.option(
+    "--behind-tls-proxy",
+    is_flag=True,
+    help="A reverse proxy in front terminates TLS (docs/security.md): "
+    "login cookies get Secure, and inspector mode may listen beyond loopback",
+)
+@click.option(
+    "--public-url",
+    help="The address readers use (e.g. https://registry.example.org/); "
+    "absolute links (next_url, Link) are built from it, never from the "
+    "request's Host header. Without it they are relative.",
+)
 @click.option("-p", "--port", default=8001, show_default=True, type=int)
 @click.option("--silent", is_flag=True, help="No start-up line")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging")
@@ -342,6 +444,8 @@ def serve(
     inspector: bool,
     private_db: Path | None,
     host: str,
+    behind_tls_proxy: bool,
+    public_url: str | None,
     port: int,
     silent: bool,
     verbose: bool,
@@ -353,7 +457,9 @@ def serve(
     with a 1 s limit. Inspector mode requires a login: make a password hash
     with `datasette hash-password`, export it as
     OFSTED_HOMES_INSPECTOR_PASSWORD_HASH, sign in at /-/login as "inspector".
-    Set DATASETTE_SECRET so that logins survive a restart.
+    Sessions live in the server's memory (8 hours at most): a logout, a
+    new password or a restart ends them. Run inspector mode on 127.0.0.1
+    behind a TLS reverse proxy (docs/security.md).
 
     Example:
 
@@ -367,6 +473,13 @@ def serve(
 
     configure_logging(verbose, silent)
     try:
+        if inspector and not is_loopback(host) and not behind_tls_proxy:
+            raise RegistryError(
+                f"--inspector --host {host}: the inspector login would travel "
+                "over plain HTTP. Listen on 127.0.0.1 behind a TLS reverse "
+                "proxy (docs/security.md), and add --behind-tls-proxy if the "
+                "proxy is on another machine."
+            )
         if inspector and not os.environ.get(PASSWORD_HASH_ENV):
             raise RegistryError(
                 f"--inspector: ${PASSWORD_HASH_ENV} is not set, so nobody could "
@@ -377,6 +490,8 @@ def serve(
             inspector=inspector,
             private_db=private_db,
             secret=os.environ.get("DATASETTE_SECRET"),
+            behind_tls_proxy=behind_tls_proxy,
+            public_url=public_url,
         )
     except RegistryError as error:
         raise click.ClickException(str(error)) from None

@@ -3,41 +3,136 @@
 * **Reads only.** The registry is published read-only, so nothing but the
   login form ever needs a POST. Datasette 0.65.5 answers a POST to a table or
   a read-only canned query with a 500 (an assertion, a tuple returned as a
-  response): this answers 405.
-* **Arbitrary SQL cannot starve the pages.** Datasette runs every query on a
-  small pool of threads (3): 30 runaway ``?sql=`` requests queue up and a home
-  page waits ten seconds behind them (bench/bench_serve.py; reliability.md
-  §0.1). At most ``max_concurrent_sql`` requests carrying arbitrary SQL
-  (``sql=`` or ``_where=``) run at once; the next get 429 at once, with
-  Retry-After. Canned queries, tables, facets and pages are never held back.
-  ``registry.serve`` sets the limit in public mode (plugin config
-  ``ofsted-homes``); no limit when unset.
-* **Security headers** on every response (reliability.md §1.4 item 4, D7, for
-  when no proxy adds them): a Content-Security-Policy that lets pages load
-  nothing from other sites and be framed by none (Datasette's own pages need
-  inline scripts and styles), ``nosniff``, no referrer to other sites; and
+  response): this answers 405. A POST body is at most ``MAX_POST_BYTES``.
+* **Arbitrary SQL and facets cannot starve the pages.** Datasette runs every
+  query on a small pool of threads (3): 30 runaway ``?sql=`` requests queue up
+  and a home page waits ten seconds behind them (bench/bench_serve.py). At
+  most ``max_concurrent_sql`` requests carrying arbitrary SQL (``sql=``,
+  ``_where=``), facets asked for in the URL (``_facet``, ``_facet_array``,
+  ``_facet_date``) or a streamed CSV (``_stream``) run at once; the next get
+  429 at once, with Retry-After. Canned queries, tables, pages and the facets
+  metadata.yml configures are never held back. ``registry.serve`` sets the
+  limit in public mode (plugin config ``ofsted-homes``); no limit when unset.
+* **Facets are capped and deduplicated.** 300 ``_facet=`` parameters cost 18 s
+  of server work: repeated facets are dropped, and more than ``MAX_FACETS``
+  different ones get a 400.
+* **Malformed parameters are a 400, not a 500**: ``_through`` must be a JSON
+  object with ``table``, ``column`` and ``value``; a ``_sort`` on a column that
+  is not there is the client's mistake.
+* **One response is bounded.** ``ofsted_limits`` stops a query whose rows pass
+  its size limit; here, any response that declares more than
+  ``MAX_RESPONSE_BYTES`` (the database download excepted) becomes a 413.
+  Streamed CSV is bounded by Datasette's ``max_csv_mb``.
+* **No password over Basic auth.** ``Authorization`` headers are dropped, so
+  datasette-auth-passwords never checks a password on a GET (each check holds
+  the event loop for 0.2 s); logins go through the form (ofsted_sessions.py).
+* **No reflected Host.** Datasette builds ``next_url``, ``Link`` and the
+  alternate links from the request's ``Host`` header, in responses cached for
+  an hour: here they are built from the configured ``public_url``, or are
+  relative.
+* **CSV cannot carry formulas.** Every CSV Datasette writes (tables, canned
+  queries, arbitrary SQL, streamed) goes through ``neutralise``: a text cell
+  that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets
+  a leading ``'`` (as OWASP recommends for CSV injection). JSON is unchanged.
+* **Public mode hides the server's insides**: ``/-/databases`` without file
+  paths, ``/-/versions`` without SQLite's compile options.
+* **Security headers** on every response, for when no proxy adds them: a
+  Content-Security-Policy that runs scripts only from this site (no inline
+  script: the two inline scripts of Datasette's templates are static files,
+  see templates/_close_open_menus.html and _codemirror_foot.html, and the one
+  line table.html writes is allowed by its hash), loads nothing from other
+  sites and is framed by none; ``nosniff``; no referrer to other sites; and
   redirects never point off-site.
 """
 
-from urllib.parse import parse_qs
+import base64
+import csv as _csv
+import hashlib
+import json
+from types import SimpleNamespace
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+
+from datasette.views import base as datasette_views_base
+from datasette.views.base import DatasetteError
+from datasette.views.special import JsonDataView
 
 from datasette import hookimpl
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 POST_PATHS = {"/-/login", "/-/logout"}
+MAX_POST_BYTES = 64 * 1024
 SQL_PARAMETERS = ("sql", "_where")
+FACET_PARAMETERS = ("_facet", "_facet_array", "_facet_date")
+GATED_PARAMETERS = (*SQL_PARAMETERS, *FACET_PARAMETERS, "_stream")
+MAX_FACETS = 5
+# The largest response anything but the database download may send. A
+# result is already cut at ofsted_limits.MAX_RESULT_BYTES (8 MB); JSON
+# escaping or HTML markup can make its rendering a few times larger.
+MAX_RESPONSE_BYTES = 40 * 1024 * 1024
+# Datasette writes `DATASETTE_ALLOW_FACET = true;` inline on table pages
+# (table.html): allowed by its hash, both values.
+INLINE_SCRIPTS = [
+    "DATASETTE_ALLOW_FACET = true;",
+    "DATASETTE_ALLOW_FACET = false;",
+]
+
+
+def script_hash(text):
+    digest = hashlib.sha256(text.encode()).digest()
+    return "'sha256-" + base64.b64encode(digest).decode() + "'"
+
+
+CSP = (
+    "default-src 'self'; script-src 'self' "
+    + " ".join(script_hash(s) for s in INLINE_SCRIPTS)
+    + "; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'self' 'unsafe-inline'; "
-        b"style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        b"connect-src 'self'; object-src 'none'; base-uri 'self'; "
-        b"form-action 'self'; frame-ancestors 'none'",
-    ),
+    (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 ]
+
+# --------------------------------------------------------------- CSV cells
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell):
+    """A CSV cell a spreadsheet will not run: text starting with a formula
+    character gets a leading single quote. Numbers are left alone (a
+    negative number is not a formula)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
+class _SafeWriter:
+    def __init__(self, writer):
+        self._writer = writer
+
+    def writerow(self, row):
+        return self._writer.writerow([neutralise(cell) for cell in row])
+
+    def writerows(self, rows):
+        return self._writer.writerows([[neutralise(c) for c in r] for r in rows])
+
+
+def _safe_csv_writer(*args, **kwargs):
+    return _SafeWriter(_csv.writer(*args, **kwargs))
+
+
+# datasette/views/base.py writes every CSV (DataView.as_csv) with
+# ``csv.writer``; its module sees this one instead.
+datasette_views_base.csv = SimpleNamespace(
+    **{name: getattr(_csv, name) for name in dir(_csv) if not name.startswith("_")},
+)
+datasette_views_base.csv.writer = _safe_csv_writer
+
+# ---------------------------------------------------------------- requests
 
 
 def is_allowed(method, path):
@@ -45,8 +140,53 @@ def is_allowed(method, path):
 
 
 def carries_sql(query_string):
-    params = parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
+    params = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
     return any(name in params for name in SQL_PARAMETERS)
+
+
+def is_gated(query_string):
+    names = {
+        name
+        for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    }
+    return any(name in names for name in GATED_PARAMETERS)
+
+
+def check_query(query_string):
+    """(new query string, None) or (None, the 400 message)."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    kept, facets = [], set()
+    for name, value in pairs:
+        if name in FACET_PARAMETERS:
+            if (name, value) in facets:
+                continue
+            facets.add((name, value))
+        if name == "_through" and not _valid_through(value):
+            return None, (
+                "_through must be a JSON object with table, column and value, "
+                'e.g. {"table": "inspections", "column": "urn", "value": "SC100001"}'
+            )
+        kept.append((name, value))
+    if len(facets) > MAX_FACETS:
+        return None, (
+            f"Too many facets: at most {MAX_FACETS} different _facet, "
+            "_facet_array and _facet_date parameters in one request."
+        )
+    if len(kept) == len(pairs):
+        return query_string, None
+    return urlencode(kept).encode("latin-1"), None
+
+
+def _valid_through(value):
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return False
+    return (
+        isinstance(data, dict)
+        and all(isinstance(data.get(k), str) for k in ("table", "column"))
+        and isinstance(data.get("value"), (str, int, float))
+    )
 
 
 def same_origin(location):
@@ -59,9 +199,44 @@ def same_origin(location):
     return location
 
 
-def with_headers(send):
+def without_authorization(scope):
+    headers = [(n, v) for n, v in scope.get("headers", []) if n != b"authorization"]
+    if len(headers) == len(scope.get("headers", [])):
+        return scope
+    return {**scope, "headers": headers}
+
+
+def declared_length(headers):
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def with_headers(send, path):
+    refused = False
+
     async def sender(message):
+        nonlocal refused
+        if refused:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                await send({"type": "http.response.body", "body": b""})
+            return
         if message["type"] == "http.response.start":
+            length = declared_length(message.get("headers", []))
+            if length and length > MAX_RESPONSE_BYTES and not path.endswith(".db"):
+                refused = True
+                await plain_response(
+                    send,
+                    413,
+                    f"Response too large: over {MAX_RESPONSE_BYTES:,} bytes. "
+                    "Ask for fewer rows or columns.\n",
+                    send_body=False,
+                )
+                return
             headers = [
                 (name, same_origin(value) if name.lower() == b"location" else value)
                 for name, value in message.get("headers", [])
@@ -74,24 +249,35 @@ def with_headers(send):
     return sender
 
 
-async def plain_response(send, status, text, headers=()):
+async def plain_response(send, status, text, headers=(), send_body=True):
+    body = text.encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
                 (b"content-type", b"text/plain; charset=utf-8"),
+                (b"cache-control", b"no-store"),
                 *headers,
                 *SECURITY_HEADERS,
             ],
         }
     )
-    await send({"type": "http.response.body", "body": text.encode()})
+    if send_body:
+        await send({"type": "http.response.body", "body": body})
+    else:
+        # The caller's own body messages are swallowed; this one ends it.
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+
+
+def _config(datasette):
+    return datasette.plugin_config("ofsted-homes") or {}
 
 
 @hookimpl
 def asgi_wrapper(datasette):
-    limit = (datasette.plugin_config("ofsted-homes") or {}).get("max_concurrent_sql")
+    config = _config(datasette)
+    limit = config.get("max_concurrent_sql")
 
     def wrap(app):
         running = 0
@@ -109,7 +295,22 @@ def asgi_wrapper(datasette):
                     [(b"allow", b"GET, HEAD, OPTIONS")],
                 )
                 return
-            gated = bool(limit) and carries_sql(scope.get("query_string", b""))
+            if scope["method"] == "POST":
+                length = declared_length(scope.get("headers", []))
+                if length is None or length > MAX_POST_BYTES:
+                    await plain_response(
+                        send,
+                        413 if length else 411,
+                        f"A form here is at most {MAX_POST_BYTES:,} bytes, "
+                        "with a Content-Length.\n",
+                    )
+                    return
+            query_string, problem = check_query(scope.get("query_string", b""))
+            if problem:
+                await plain_response(send, 400, problem + "\n")
+                return
+            scope = without_authorization({**scope, "query_string": query_string})
+            gated = bool(limit) and is_gated(query_string)
             if gated and running >= limit:
                 await plain_response(
                     send,
@@ -120,10 +321,75 @@ def asgi_wrapper(datasette):
                 return
             running += gated
             try:
-                await app(scope, receive, with_headers(send))
+                await app(scope, receive, with_headers(send, scope["path"]))
             finally:
                 running -= gated
 
         return guard
 
     return wrap
+
+
+# ------------------------------------------------------- Datasette's insides
+
+
+@hookimpl
+def startup(datasette):
+    public_url = _config(datasette).get("public_url")
+
+    def absolute_url(request, path):
+        # Never from the request's Host header (it may be anyone's).
+        if public_url:
+            return urljoin(public_url.rstrip("/") + "/", path.lstrip("/"))
+        parts = urlsplit(urljoin(request.path, path))
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    datasette.absolute_url = absolute_url
+
+
+@hookimpl
+def register_routes(datasette):
+    if _config(datasette).get("mode") != "public":
+        return []
+
+    def databases():
+        return [
+            {k: v for k, v in d.items() if k != "path"}
+            for d in datasette._connected_databases()
+        ]
+
+    def versions():
+        info = datasette._versions()
+        sqlite = dict(info.get("sqlite") or {})
+        sqlite.pop("compile_options", None)
+        return {**info, "sqlite": sqlite}
+
+    return [
+        (
+            r"^/-/databases(\.(?P<format>json))?$",
+            JsonDataView.as_view(datasette, "databases.json", databases),
+        ),
+        (
+            r"^/-/versions(\.(?P<format>json))?$",
+            JsonDataView.as_view(datasette, "versions.json", versions),
+        ),
+    ]
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    # Datasette 0.65.5 raises a bare DatasetteError (a 500) for
+    # ?_sort=<no such column>: it is the request's fault.
+    if (
+        isinstance(exception, DatasetteError)
+        and exception.status == 500
+        and str(exception.message).startswith("Cannot sort")
+    ):
+        from datasette.utils.asgi import Response
+
+        if request.path.endswith(".json"):
+            return Response.json(
+                {"ok": False, "error": exception.message, "status": 400}, status=400
+            )
+        return Response.text(exception.message + "\n", status=400)
+    return None

@@ -10,11 +10,29 @@ refuses widths and precisions over 100,000 and otherwise hands the call to
 SQLite's own printf on a private in-memory connection. Also registers ``fts_query(text)``, which turns
 what a person types into a safe FTS5 query (each word quoted), so a stray
 quote or hyphen in a search box is not an SQL error.
+
+Two more guards on every connection, public and inspector:
+
+* **The size of one result is bounded.** The time limit and the value cap do
+  not stop ``select zeroblob(10000000) from <30 rows>``: the query is quick and
+  each value is legal, but the rows add up to gigabytes once Python holds them
+  and Datasette renders them. Every row Datasette fetches passes through a row
+  factory that adds up its size (text and blob lengths, 8 per number, plus the
+  column names, which ``_shape=objects`` and HTML repeat on every row); past
+  ``MAX_RESULT_BYTES`` the fetch stops with ``ResultTooLarge``, a 413 with a
+  one-line message, so at most one row more than the limit is ever held.
+* **Functions that must never run are refused** when a statement is prepared,
+  by an authorizer: ``fts3_tokenizer`` (enabled in Debian's SQLite; it leaks
+  a pointer and with two arguments installs a tokenizer from an address) and
+  ``load_extension``.
 """
 
 import re
 import sqlite3
 import threading
+import weakref
+
+from datasette.views.base import DatasetteError
 
 from datasette import hookimpl
 
@@ -22,6 +40,64 @@ MAX_LENGTH = 10_000_000  # bytes in any one string or blob
 MAX_SQL_LENGTH = 100_000  # characters in one SQL statement
 
 MAX_WIDTH = 100_000  # printf width or precision
+# Text and blob lengths (+ 8 per number, + the column names) in the rows of one
+# query. Largest legitimate result: 1,000 report pages of a few KB each, about
+# 4-5 MB. A rendered response is at most a few times this (JSON escapes,
+# HTML markup), so the process never holds more than a few tens of MB for one.
+MAX_RESULT_BYTES = 8_000_000
+REFUSED_FUNCTIONS = frozenset({"fts3_tokenizer", "load_extension"})
+
+
+class ResultTooLarge(DatasetteError):
+    """A query's rows passed MAX_RESULT_BYTES while being fetched. Datasette
+    answers it as any of its own errors: a 413 with the message (JSON for
+    .json, an error page otherwise, a plain 413 for CSV), no traceback."""
+
+    def __init__(self, limit=MAX_RESULT_BYTES):
+        super().__init__(
+            f"Result too large: this query returns more than {limit:,} bytes. "
+            "Select fewer columns or rows (add a LIMIT), or use a filter.",
+            title="Result too large",
+            status=413,
+        )
+        self.limit = limit
+
+
+_budget = threading.local()
+
+
+def count_row(cursor, row, limit=MAX_RESULT_BYTES):
+    """Add ``row``'s size to what ``cursor`` has fetched; raise
+    ResultTooLarge past ``limit``."""
+    state = getattr(_budget, "state", None)
+    if state is None or state[0]() is not cursor:
+        names = sum(len(d[0] or "") for d in cursor.description or ())
+        state = _budget.state = [weakref.ref(cursor), 0, names]
+    size = state[2]
+    for value in row:
+        size += len(value) if isinstance(value, (str, bytes)) else 8
+    state[1] += size
+    if state[1] > limit:
+        raise ResultTooLarge(limit)
+
+
+def counting(row_factory):
+    """A row factory that counts, then builds the row as ``row_factory``
+    would (a plain tuple when it is None)."""
+
+    def factory(cursor, row):
+        count_row(cursor, row)
+        return row_factory(cursor, row) if row_factory else row
+
+    factory.counts = True
+    return factory
+
+
+def authorizer(action, arg1, arg2, database, source):
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in REFUSED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
 
 _WORD = re.compile(r'"[^"]*"|[^\s"]+')
 _CONVERSION = re.compile(
@@ -78,11 +154,15 @@ def capped_printf(fmt, *args):
 def apply_limits(conn):
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_LENGTH)
     conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_LENGTH)
+    conn.set_authorizer(authorizer)
 
 
 @hookimpl
 def prepare_connection(conn):
     apply_limits(conn)
+    # Datasette has just set sqlite3.Row; rows stay sqlite3.Row.
+    if not getattr(conn.row_factory, "counts", False):
+        conn.row_factory = counting(conn.row_factory)
     conn.create_function("fts_query", 1, fts_query, deterministic=True)
     for name in ("printf", "format"):
         conn.create_function(name, -1, capped_printf, deterministic=True)
