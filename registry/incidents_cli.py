@@ -141,6 +141,15 @@ def load_incidents_command(
             failed += 1
             click.echo(f"Error: {error}", err=True)
             continue
+        except Exception as error:  # one bad file never stops the others
+            failed += 1
+            detail = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+            click.echo(
+                f"Error: {Path(path).name}: could not be loaded ({detail}); nothing "
+                "of it was kept. Check the file, or report this with the file attached.",
+                err=True,
+            )
+            continue
         if not silent:
             click.echo(load.result.summary, err=True)
     if failed:

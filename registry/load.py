@@ -20,6 +20,7 @@ import importlib
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -302,14 +303,25 @@ def load_files(
         for number, path in enumerate(others, start=1):
             if echo and len(others) > 1:
                 echo(f"[{number}/{len(others)}] {path.name} …")
-            results[path] = load_file(
-                db,
-                path,
-                as_at=as_at,
-                strict=strict,
-                is_sample=is_sample,
-                prepared=readahead.next_for(path),
-            )
+            options = {"as_at": as_at, "strict": strict, "is_sample": is_sample}
+            try:
+                try:
+                    prepared = readahead.next_for(path)
+                    results[path] = load_file(db, path, **options, prepared=prepared)
+                except BrokenProcessPool:
+                    # The read-ahead worker died (killed, out of memory): read
+                    # this file and the rest here, each still on its own.
+                    readahead.queue, readahead.futures = [], {}
+                    results[path] = load_file(db, path, **options)
+            except Exception as error:  # one bad file never stops the others
+                logger.debug("%s: load failed", path, exc_info=True)
+                detail = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+                results[path] = FileResult(
+                    path,
+                    False,
+                    f"{path.name}: could not be loaded ({detail}); nothing of it "
+                    "was kept. Check the file, or report this with the file attached.",
+                )
     if pdfs:
         from registry.reports import load_reports
 
