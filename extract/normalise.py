@@ -44,11 +44,92 @@ _SPACES = re.compile(r"\s+")
 @lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Case-, accent-, quote- and space-insensitive key for comparing labels."""
+    if text.isascii():
+        # the common case (labels, and report text once tidied): no accents,
+        # curly quotes or dashes to undo, so skip the Unicode work
+        return " ".join(text.replace("`", "'").split()).lower()
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("’", "'").replace("‘", "'").replace("`", "'")
-    text = text.replace("–", "-").replace("—", "-")
-    return re.sub(r"\s+", " ", text).strip().casefold()
+    if not text.isascii():
+        text = "".join(c for c in text if not unicodedata.combining(c))
+        text = text.translate(_FOLD_PUNCTUATION)
+    return " ".join(text.replace("`", "'").split()).casefold()
+
+
+_FOLD_PUNCTUATION = str.maketrans({"’": "'", "‘": "'", "–": "-", "—": "-"})
+
+
+# ------------------------------------------------------------ PDF page text
+
+#: The bullet every reader sees: :func:`normalise_pdf_text` turns each glyph a
+#: real Ofsted PDF uses for a bullet into this one.
+BULLET = "•"
+#: Glyphs that start a bulleted line in real Ofsted PDFs and in generated
+#: ones. Private-use code points (U+E000-U+F8FF) are symbol-font glyphs
+#: (Wingdings U+F06E square, U+F0A7 small square, U+F0D8 arrow, Symbol U+F0B7
+#: dot, U+F02D dash, U+F03C ...) and always count as bullets.
+BULLET_GLYPHS = "•●▪■◼◾◽◻□◦○►▸‣⁃➢➤✓✔❖◆∙"
+_PRIVATE_USE = "\ue000-\uf8ff"
+_BULLET_AT_LINE_START = re.compile(
+    rf"^[ \t]*(?:[{BULLET_GLYPHS}{_PRIVATE_USE}][ \t]*)+", re.MULTILINE
+)
+_BULLET_ALONE = re.compile(rf"^{BULLET}[ \t]*\n(?=[ \t]*[^\s{BULLET}])", re.MULTILINE)
+_PRIVATE_USE_CHAR = re.compile(rf"[ \t]*[{_PRIVATE_USE}]+[ \t]*")
+# A hyphen the PDF library marked as hyphenating (U+FFFE) or a soft hyphen,
+# at the end of a line: the word goes on on the next line, with its hyphen.
+_LINE_END_HYPHEN = re.compile(r"[\ufffe\u00ad][ \t]*\n[ \t]*(?=\S)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\uffff]")
+_PDF_PUNCTUATION = str.maketrans(
+    {
+        "\u2018": "'",  # ‘
+        "\u2019": "'",  # ’
+        "\u201b": "'",  # ‛
+        "\u201c": '"',  # “
+        "\u201d": '"',  # ”
+        "\u201e": '"',  # „
+        "\u201f": '"',  # ‟
+        "\u2010": "-",  # hyphen
+        "\u2011": "-",  # non-breaking hyphen
+        "\ufffe": "-",  # pdfium's mark for a hyphen that ended a line
+    }
+)
+#: Every dash a date range is printed with ("9–10 November 2016").
+DASHES = "-‐‑‒–—―−"
+
+
+def normalise_pdf_text(text: str) -> str:
+    """A PDF page's text as its reader meant it: the one place every report
+    field reader's text goes through.
+
+    * a hyphen that ended a line (pdfium hands it back as U+FFFE, a PDF may
+      carry a soft hyphen) is a real hyphen, and the word is joined: "well\ufffe
+      being" and "well\ufffe\nbeing" read "well-being", a name wrapped in a
+      table cell ("Stephens\ufffe" / "Hart") reads "Stephens-Hart"; a soft
+      hyphen inside a line is invisible and goes;
+    * every bullet glyph at the start of a line (symbol-font private-use
+      glyphs such as U+F06E and U+F03C, ◼, ▪, ● ...) becomes "• ", a bullet
+      alone on its line joins the text after it, and a private-use glyph
+      elsewhere becomes a bullet too (it is never a letter);
+    * ligatures (ﬁ ﬂ ﬀ ﬃ ﬄ), non-breaking, thin and other spaces are
+      unfolded (NFKC), curly quotes and apostrophes straightened;
+    * line breaks are ``\n``, runs of spaces one space, lines stripped, and
+      control characters dropped.
+
+    En and em dashes are kept (they are meaningful in text); the date readers
+    accept every dash in :data:`DASHES`.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\ufffe" in text or "\u00ad" in text:
+        text = _LINE_END_HYPHEN.sub("-", text).replace("\u00ad", "")
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_PDF_PUNCTUATION)
+        text = _BULLET_AT_LINE_START.sub(BULLET + " ", text)
+        text = _PRIVATE_USE_CHAR.sub(f" {BULLET} ", text)
+        text = _BULLET_ALONE.sub(BULLET + " ", text)
+    text = _CONTROL.sub("", text)
+    return "\n".join(_SPACES_TABS.sub(" ", line).strip() for line in text.split("\n"))
+
+
+_SPACES_TABS = re.compile(r"[ \t]+")
 
 
 # ----------------------------------------------------------------------- URNs

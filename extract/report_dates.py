@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from extract.normalise import parse_date
+from extract.normalise import DASHES, parse_date
 
 MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|"
@@ -25,6 +25,8 @@ _LIST_DAYS = re.compile(
     rf"{_DAY}\s+({MONTH})\.?,?\s+(\d{{4}})$",
     re.IGNORECASE,
 )
+_DASH = re.compile(f"\\s*[{DASHES}]\\s*")
+_NUMERIC_DATE = re.compile(r"^\d{1,4}-\d{1,2}-\d{1,4}$")
 ANY_DATE = re.compile(
     rf"\b(\d{{1,2}}/\d{{1,2}}/\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTH}\s+\d{{4}})\b",
     re.IGNORECASE,
@@ -39,6 +41,8 @@ def parse_date_range(text: str | None) -> tuple[dt.date, dt.date | None] | None:
     if not text:
         return None
     text = re.sub(r"\s+", " ", text).strip().rstrip(".")
+    if not _NUMERIC_DATE.match(text):  # "9–10 November", "2 July 2014–23 July 2014"
+        text = _DASH.sub(" - ", text)
     start: dt.date | None = None
     end: dt.date | None = None
     try:

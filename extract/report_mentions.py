@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from extract.normalise import number_from_words
+from extract.normalise import BULLET, number_from_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def _blocks(lines: list[str]) -> list[str]:
     full = max(len(line) for line in lines)
     blocks, current = [], []
     for line in lines:
-        if line.startswith(("•", "●", "▪")) and current:
+        if line.startswith(BULLET) and current:
             blocks.append(" ".join(current))
             current = []
         current.append(line)
@@ -92,7 +92,7 @@ def sentences(lines: list[str]) -> list[str]:
     out = []
     for block in _blocks(lines):
         for sentence in _SENTENCE_END.split(block):
-            sentence = sentence.strip().lstrip("•●▪").strip()
+            sentence = sentence.strip().lstrip(BULLET).strip()
             if sentence:
                 out.append(sentence)
     return out

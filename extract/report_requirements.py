@@ -6,7 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from extract.normalise import normalise_event_type, normalise_judgement, parse_date
+from extract.normalise import (
+    BULLET,
+    normalise_event_type,
+    normalise_judgement,
+    parse_date,
+)
 from extract.report_dates import MONTH
 from extract.report_judgements import JUDGEMENT_WORD
 
@@ -122,8 +127,8 @@ def find_recommendations(pages: list[list[str]]) -> list[Requirement]:
     lines = _section(pages, re.compile(r"^Recommendations$"))
     items: list[tuple[int, list[str]]] = []
     for page_number, line in lines:
-        if line.startswith(("•", "●", "▪", "- ")):
-            items.append((page_number, [line.lstrip("•●▪- ").strip()]))
+        if line.startswith((BULLET, "- ")):
+            items.append((page_number, [line.lstrip(BULLET + "- ").strip()]))
         elif items:
             items[-1][1].append(line)
     out = []

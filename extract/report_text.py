@@ -4,25 +4,16 @@ headers and footers, and the layout its title shows."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from extract.normalise import find_urn, fold
+from extract.normalise import find_urn, fold, normalise_pdf_text
 from extract.report_judgements import JUDGEMENT_WORD
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def clean_page(text: str) -> str:
-    """pdfium's text with tidy line breaks, ligatures unfolded, curly quotes
-    straightened and no control characters."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = unicodedata.normalize("NFKC", text)
-    text = text.replace("\u2019", "'").replace("\u2018", "'")
-    text = text.replace("\u201c", '"').replace("\u201d", '"')
-    text = text.replace("\u00a0", " ").replace("\u00ad", "")
-    text = _CONTROL.sub("", text)
-    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
-    return "\n".join(lines)
+    """pdfium's text of one page as every field reader sees it (see
+    :func:`extract.normalise.normalise_pdf_text`: line-end hyphens kept,
+    bullets unified, ligatures unfolded, quotes straightened)."""
+    return normalise_pdf_text(text)
 
 
 # ---------------------------------------------------------------- page lines

@@ -62,7 +62,7 @@ logger = logging.getLogger(__name__)
 #: Bump when a change to this module or an ``extract.report_*`` module changes
 #: what it extracts: the registry re-extracts every report loaded by an older
 #: version.
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 200
