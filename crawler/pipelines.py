@@ -232,7 +232,8 @@ class CrawlSummary:
         return cls(crawler)
 
     def spider_opened(self, spider: Spider) -> None:
-        self.started = utc_now()
+        # a resumed crawl keeps the start of its first run
+        self.started = self.crawler.settings.get("OFSTED_CRAWL_STARTED_AT") or utc_now()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if hasattr(spider, "final_checks"):

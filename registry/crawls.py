@@ -10,6 +10,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -29,6 +30,9 @@ class Crawl:
 
     summary: dict
     entries: list[dict]
+    previous: dict = dataclasses.field(
+        default_factory=dict
+    )  # last good crawl's monitors
 
     @property
     def id(self) -> str:
@@ -52,12 +56,106 @@ class Crawl:
 
 @dataclass
 class Thresholds:
+    """The gate's settings. Defaults are documented in docs/scheduling.md;
+    ``refresh`` takes each as an option and all of them from a TOML file."""
+
     min_homes_ratio: float = 0.9  # of the last good full crawl's listed homes
     max_error_share: float = 0.01  # errors and invalid items per request
     max_missing_share: float = 0.10  # homes newly missing in one refresh
+    min_homes_listed: int = 1  # a full crawl's search must list at least this
+    min_share: float = 0.95  # floor of every coverage share (fetched, understood, read)
+    max_not_found_share: float = 0.05  # dead provider pages or report links
+    min_field_fill: float = 0.90  # floor of the fill of each field relied on
+    max_fill_drop: float = 0.25  # largest fall of any share since the last good crawl
+    min_sample: int = 10  # shares over fewer items are only checked for zero
+
+    @classmethod
+    def from_file(cls, path: Path, **overrides: object) -> Thresholds:
+        """A TOML file with a ``[thresholds]`` table (names as above)."""
+        import dataclasses
+        import tomllib
+
+        try:
+            values = tomllib.loads(Path(path).read_text()).get("thresholds", {})
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ValueError(
+                f"{path}: cannot read the gate settings ({error}); "
+                "write a [thresholds] table of NAME = number"
+            ) from None
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(
+                f"{path}: unknown threshold(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(names))}"
+            )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
 
 
 # ---------------------------------------------------------------- crawling
+
+
+def job_dir(data_dir: Path, crawl_id: str) -> Path:
+    """Where a crawl keeps what it needs to resume: its arguments
+    (``job.json``) and Scrapy's ``JOBDIR`` (``scrapy/``)."""
+    return data_dir / "jobs" / crawl_id
+
+
+def start_spider(
+    spider: str,
+    *,
+    data_dir: Path,
+    settings: dict[str, object] | None = None,
+    arguments: dict[str, str] | None = None,
+    crawl_id: str | None = None,
+    log_path: Path | None = None,
+) -> tuple[subprocess.Popen, str]:
+    """Start one spider in a subprocess (a fresh Twisted reactor each time).
+    With the ``crawl_id`` of an interrupted crawl, resume it: same id, same
+    arguments, same ``JOBDIR``, and ``resume=1`` (the spider asks again for
+    what its manifest lacks). Returns the process and the crawl id."""
+    from crawler.spiders.base import new_crawl_id
+
+    job = None
+    if crawl_id is not None:
+        job = json.loads((job_dir(data_dir, crawl_id) / "job.json").read_text())
+        arguments = {**job["arguments"], "resume": "1"}
+    else:
+        crawl_id = new_crawl_id(spider)
+        arguments = dict(arguments or {})
+    folder = job_dir(data_dir, crawl_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    if job is None:
+        from registry.load import utc_now
+
+        job = {
+            "spider": spider,
+            "arguments": arguments,
+            "started_at": utc_now(),
+        }
+        (folder / "job.json").write_text(json.dumps(job, indent=1))
+    command = [sys.executable, "-m", "scrapy", "crawl", spider]
+    command += ["-a", f"crawl_id={crawl_id}"]
+    for name, value in arguments.items():
+        command += ["-a", f"{name}={value}"]
+    merged = {
+        "DATA_DIR": str(data_dir),
+        "JOBDIR": str(folder / "scrapy"),
+        "OFSTED_CRAWL_STARTED_AT": job["started_at"],
+        **(settings or {}),
+    }
+    for name, value in merged.items():
+        command += ["-s", f"{name}={value}"]
+    env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawler.settings")
+    log_path = log_path or data_dir / "logs" / f"{crawl_id}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    logger.info("running %s (log: %s)", spider, log_path)
+    with open(log_path, "a") as log:
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    return process, crawl_id
 
 
 def run_spider(
@@ -68,43 +166,67 @@ def run_spider(
     arguments: dict[str, str] | None = None,
     log_path: Path | None = None,
     timeout: float | None = None,
+    resume: str | None = None,
 ) -> Crawl:
-    """Run one spider in a subprocess (a fresh Twisted reactor each time) and
-    read back its summary and manifest."""
-    from crawler.spiders.base import new_crawl_id
-
-    crawl_id = new_crawl_id(spider)
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
+    """Run one spider (or resume the interrupted crawl ``resume``) in a
+    subprocess and read back its summary and manifest."""
+    process, crawl_id = start_spider(
         spider,
-        "-a",
-        f"crawl_id={crawl_id}",
-    ]
-    for name, value in (arguments or {}).items():
-        command += ["-a", f"{name}={value}"]
-    merged = {"DATA_DIR": str(data_dir), **(settings or {})}
-    for name, value in merged.items():
-        command += ["-s", f"{name}={value}"]
-    env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawler.settings")
-    log_path = log_path or data_dir / "logs" / f"{crawl_id}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    logger.info("running %s (log: %s)", spider, log_path)
-    with open(log_path, "w") as log:
-        try:
-            returncode = subprocess.run(
-                command,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=timeout,
-                check=False,
-            ).returncode
-        except subprocess.TimeoutExpired:
-            returncode = -1
+        data_dir=data_dir,
+        settings=settings,
+        arguments=arguments,
+        crawl_id=resume,
+        log_path=log_path,
+    )
+    try:
+        returncode = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        returncode = -1
     return read_crawl(data_dir, crawl_id, spider=spider, returncode=returncode)
+
+
+# finish reasons of a crawl that stopped part-way and may be resumed
+_NOT_RESUMABLE = ("finished", "layout_check_failed")
+
+
+def find_interrupted(
+    data_dir: Path, spider: str, *, max_age_hours: float = 48.0
+) -> tuple[str, dict] | None:
+    """The newest crawl of ``spider`` that stopped part-way (killed: no
+    summary; or ended ``shutdown``, a timeout, an error count...) and was
+    never merged, started less than ``max_age_hours`` ago: (id, arguments)."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    found = []
+    for path in (data_dir / "jobs").glob(f"{spider}-*/job.json"):
+        try:
+            job = json.loads(path.read_text())
+            started = dt.datetime.fromisoformat(
+                job["started_at"].replace("Z", "+00:00")
+            )
+        except (ValueError, KeyError, OSError):
+            continue
+        if (now - started).total_seconds() > max_age_hours * 3600:
+            continue
+        crawl_id = path.parent.name
+        summary_path = data_dir / "crawls" / f"{crawl_id}.json"
+        if summary_path.exists():
+            try:
+                summary = json.loads(summary_path.read_text())
+            except ValueError:
+                summary = {}
+            if summary.get("finish_reason") in _NOT_RESUMABLE:
+                continue
+            if summary.get("outcome") == "merged":
+                continue
+        found.append((job["started_at"], crawl_id, job["arguments"]))
+    if not found:
+        return None
+    _, crawl_id, arguments = max(found)
+    return crawl_id, arguments
 
 
 def read_crawl(
@@ -133,14 +255,24 @@ def read_crawl(
 
 
 def gate(
-    crawl: Crawl, *, last_full_listed: int | None, thresholds: Thresholds
+    crawl: Crawl,
+    *,
+    last_full_listed: int | None,
+    thresholds: Thresholds,
+    data_dir: Path | None = None,
+    previous: dict[str, dict] | None = None,
 ) -> list[str]:
-    """Why this crawl must not be merged (empty: it may)."""
+    """Why this crawl must not be merged (empty: it may). With ``data_dir``
+    the crawl-time coverage monitors are computed (into
+    ``crawl.summary["monitors"]``) and judged against ``previous``, the
+    monitors of the last good crawl."""
     s, reasons = crawl.summary, []
     stats = s.get("stats", {})
     name = f"{crawl.spider} crawl {crawl.id}"
     if s.get("finish_reason") != "finished":
         reasons.append(f"{name} ended with {s.get('finish_reason')!r}, not 'finished'")
+    for failure in s.get("check_failures") or []:
+        reasons.append(f"{name}: first-pages check failed: {failure}")
     if s.get("retries_given_up"):
         reasons.append(f"{name} gave up retrying {s['retries_given_up']} request(s)")
     if s.get("robots_forbidden"):
@@ -166,6 +298,10 @@ def gate(
                 f"{name} listed {listed} homes, fewer than "
                 f"{thresholds.min_homes_ratio:.0%} of the {last_full_listed} of the last good full crawl"
             )
+    if data_dir is not None and crawl.spider == "reports":
+        monitors = compute_monitors(crawl, data_dir)
+        reasons += judge_monitors(crawl, monitors, previous or {}, thresholds)
+        s["monitors"] = monitors
     return reasons
 
 
@@ -255,6 +391,8 @@ def record_crawls(
             },
             pk="id",
         )
+        if summary.get("monitors"):
+            record_monitors(db, crawl_id, summary["monitors"])
         if crawl is None:
             continue
         for entry in crawl.entries:
@@ -270,3 +408,396 @@ def record_crawls(
                     },
                     pk=("crawl_id", "url", "observation"),
                 )
+
+
+# ------------------------------------------------------------ coverage monitors
+#
+# What a reports crawl read, per page kind and per field, as shares. Each
+# monitor has a floor (or a ceiling) and is compared with the same monitor of
+# the last good crawl; the gate refuses the merge when one trips. The figures
+# are kept in `crawl_monitors`.
+
+# (monitor, page kind, field, floor attribute, ceiling attribute)
+_FIELDS_RELIED_ON = {"provider.title", "event.event_type", "event.publication_date"}
+_PDF_FIELDS = {
+    # field of `reports` → floor attribute (None: compared with the last crawl only)
+    "inspection_date": "min_field_fill",
+    "inspection_type": "min_field_fill",
+    "judgement": None,
+}
+
+
+def _monitor(
+    name: str,
+    page_kind: str,
+    field: str | None,
+    count: int,
+    seen: int,
+    *,
+    floor: str | None = None,
+    ceiling: str | None = None,
+    describe: str = "",
+) -> dict:
+    return {
+        "monitor": name,
+        "page_kind": page_kind,
+        "field": field,
+        "count": count,
+        "seen": seen,
+        "share": round(count / seen, 4) if seen else None,
+        "floor_setting": floor,
+        "ceiling_setting": ceiling,
+        "describe": describe,
+    }
+
+
+def compute_monitors(crawl: Crawl, data_dir: Path) -> list[dict]:
+    """The crawl-time monitors of a reports crawl (from its manifest, so a
+    resumed crawl counts everything it read, in every run)."""
+    if crawl.spider != "reports":
+        return []
+    from crawler.pipelines import read_manifests
+
+    searches = crawl.of_kind("search-page")
+    listed = crawl.listed
+    pages: dict[str, dict] = {}
+    for entry in crawl.of_kind("provider-page"):
+        pages[entry["urn"]] = entry  # the last answer for a home counts
+    ok = [p for p in pages.values() if p.get("status") == "ok"]
+    understood_or_not = [
+        p for p in pages.values() if p.get("status") in ("ok", "not-understood")
+    ]
+    dead = [p for p in pages.values() if p.get("status") == "not-found"]
+    events = [e for p in ok for e in p.get("events") or []]
+    links = {e["report_url"] for e in events if e.get("report_url")}
+    stored_before = {
+        e["url"]
+        for e in read_manifests(data_dir)
+        if e.get("crawl_id") != crawl.id
+        and e.get("kind") == "report"
+        and e.get("status") in ("stored", "known")
+    }
+    to_fetch = links - stored_before
+    reports: dict[str, dict] = {}
+    for entry in crawl.of_kind("report"):
+        reports[entry["url"]] = entry
+    stored = {u for u, e in reports.items() if e.get("status") == "stored"}
+    report_dead = {u for u, e in reports.items() if e.get("status") == "not-found"}
+    listings = crawl.of_kind("listing")
+    out = [
+        _monitor(
+            "search.pages_read",
+            "search",
+            None,
+            len(searches),
+            len(searches),
+            describe="search result pages read",
+        ),
+        _monitor(
+            "search.homes_listed",
+            "search",
+            None,
+            len(listed),
+            len(listed),
+            describe="homes listed by the search",
+        ),
+        _monitor(
+            "search.urns_read",
+            "search",
+            "urn",
+            sum(int(p.get("urns_read") or 0) for p in searches),
+            sum(int(p.get("results") or 0) for p in searches),
+            floor="min_share",
+            describe="search results whose link gave a URN",
+        ),
+        _monitor(
+            "provider.fetched",
+            "provider",
+            None,
+            len(listed & set(pages)),
+            len(listed),
+            floor="min_share",
+            describe="listed homes whose provider page was fetched",
+        ),
+        _monitor(
+            "provider.understood",
+            "provider",
+            None,
+            len(ok),
+            len(understood_or_not),
+            floor="min_share",
+            describe="live provider pages with a title or timeline",
+        ),
+        _monitor(
+            "provider.not_found",
+            "provider",
+            None,
+            len(dead),
+            len(pages),
+            ceiling="max_not_found_share",
+            describe="provider pages that were 404/410 or 'Report not found'",
+        ),
+        _monitor(
+            "timeline.understood",
+            "timeline",
+            None,
+            sum(int(p.get("timeline_understood") or 0) for p in ok),
+            sum(int(p.get("timeline_items") or 0) for p in ok),
+            floor="min_share",
+            describe="timeline items (not the opening) with a report link",
+        ),
+        _monitor(
+            "report.fetched",
+            "report",
+            None,
+            len(stored & to_fetch),
+            len(to_fetch),
+            floor="min_share",
+            describe="new report links whose PDF was fetched",
+        ),
+        _monitor(
+            "report.not_found",
+            "report",
+            None,
+            len(report_dead & to_fetch),
+            len(to_fetch),
+            ceiling="max_not_found_share",
+            describe="new report links that were 404/410 or 'Report not found'",
+        ),
+    ]
+    for field, floor in (
+        ("title", "min_field_fill"),
+        ("provision_type", None),
+        ("local_authority", None),
+        ("registration_date", None),
+    ):
+        out.append(
+            _monitor(
+                f"provider.{field}",
+                "provider",
+                field,
+                sum(1 for p in ok if p.get(field)),
+                len(ok),
+                floor=floor,
+                describe=f"provider pages with {field}"
+                + ("" if floor else " (optional extra)"),
+            )
+        )
+    for field, floor in (
+        ("event_type", "min_field_fill"),
+        ("publication_date", "min_field_fill"),
+        ("inspection_date", None),
+    ):
+        out.append(
+            _monitor(
+                f"event.{field}",
+                "timeline",
+                field,
+                sum(1 for e in events if e.get(field)),
+                len(events),
+                floor=floor,
+                describe=f"report links with {field}"
+                + ("" if floor else " (optional extra: the PDF says it)"),
+            )
+        )
+    out.append(
+        _monitor(
+            "listing.latest_report_date",
+            "search",
+            "latest_report_date",
+            sum(1 for e in listings if e.get("latest_report_date")),
+            len(listings),
+            describe="search results with a latest report date (optional extra)",
+        )
+    )
+    return out
+
+
+def read_monitors(crawl: Crawl, db: Database) -> list[dict]:
+    """The read-time monitors: of the PDFs this crawl stored, how many the
+    report reader read, and how full each field it read is (``db`` holds the
+    loaded copy, before it is published)."""
+    if crawl.spider != "reports" or "reports" not in db.table_names():
+        return []
+    digests = sorted(
+        {
+            e["sha256"]
+            for e in crawl.of_kind("report")
+            if e.get("status") == "stored" and e.get("sha256")
+        }
+    )
+    rows = []
+    for chunk in range(0, len(digests), 500):
+        part = digests[chunk : chunk + 500]
+        marks = ",".join("?" * len(part))
+        rows += list(
+            db.query(
+                "select inspection_date, inspection_type, judgement from reports "  # noqa: S608 - placeholders only
+                f"where sha256 in ({marks})",
+                part,
+            )
+        )
+    out = [
+        _monitor(
+            "report.read",
+            "report",
+            None,
+            len(rows),
+            len(digests),
+            floor="min_share",
+            describe="fetched PDFs the report reader read",
+        )
+    ]
+    for field, floor in _PDF_FIELDS.items():
+        out.append(
+            _monitor(
+                f"report.{field}",
+                "report",
+                field,
+                sum(1 for r in rows if r[field]),
+                len(rows),
+                floor=floor,
+                describe=f"read PDFs with {field}",
+            )
+        )
+    return out
+
+
+def previous_monitors(db_path: Path, mode: str | None = None) -> dict[str, dict]:
+    """The monitors of the last merged reports crawl (of the same mode when
+    there is one), by name."""
+    if not db_path.exists():
+        return {}
+    db = Database(db_path)
+    try:
+        if "crawl_monitors" not in db.table_names():
+            return {}
+        for clause in ("and mode = ?", ""):
+            params = [mode] if clause else []
+            row = db.execute(
+                "select c.id from crawls c where spider = 'reports' and outcome = 'merged' "  # noqa: S608 - fixed clauses
+                f"and exists (select 1 from crawl_monitors m where m.crawl_id = c.id) {clause} "
+                "order by started_at desc limit 1",
+                params,
+            ).fetchone()
+            if row:
+                return {
+                    r["monitor"]: r
+                    for r in db.query(
+                        "select * from crawl_monitors where crawl_id = ?", [row[0]]
+                    )
+                }
+        return {}
+    finally:
+        db.close()
+
+
+def judge_monitors(
+    crawl: Crawl,
+    monitors: list[dict],
+    previous: dict[str, dict],
+    thresholds: Thresholds,
+) -> list[str]:
+    """Fill in each monitor's verdict; return the refusal reasons.
+
+    A share with a floor trips when it is zero over any number of items, or
+    below the floor over at least ``min_sample`` items; one with a ceiling
+    when it is above it over at least ``min_sample`` items (or every item of
+    fewer). Every share also trips when it fell by more than
+    ``max_fill_drop`` since the last good crawl (both over ``min_sample``)."""
+    reasons = []
+    name = f"reports crawl {crawl.id}"
+    for m in monitors:
+        m["verdict"], m["message"] = "ok", None
+        m["floor"] = (
+            getattr(thresholds, m["floor_setting"]) if m["floor_setting"] else None
+        )
+        m["ceiling"] = (
+            getattr(thresholds, m["ceiling_setting"]) if m["ceiling_setting"] else None
+        )
+        before = previous.get(m["monitor"])
+        m["previous_share"] = before["share"] if before else None
+        m["previous_crawl_id"] = before["crawl_id"] if before else None
+        share, seen = m["share"], m["seen"]
+        figure = f"{m['count']} of {seen} {m['describe']}"
+        message = None
+        if m["monitor"] == "search.homes_listed":
+            if crawl.is_full_reports and m["count"] < thresholds.min_homes_listed:
+                message = (
+                    f"monitor search.homes_listed: the search listed {m['count']} homes, "
+                    f"fewer than the floor of {thresholds.min_homes_listed} (min_homes_listed)"
+                )
+        elif (
+            share is not None
+            and m["floor"] is not None
+            and (
+                m["count"] == 0
+                or (seen >= thresholds.min_sample and share < m["floor"])
+            )
+        ):
+            message = (
+                f"monitor {m['monitor']}: {figure} ({share:.0%}), "
+                f"below the floor of {m['floor']:.0%} ({m['floor_setting']})"
+            )
+        elif (
+            share is not None
+            and m["ceiling"] is not None
+            and share > m["ceiling"]
+            and (seen >= thresholds.min_sample or m["count"] == seen)
+        ):
+            message = (
+                f"monitor {m['monitor']}: {figure} ({share:.0%}), "
+                f"above the ceiling of {m['ceiling']:.0%} ({m['ceiling_setting']})"
+            )
+        elif (
+            share is not None
+            and before
+            and before["share"] is not None
+            and m["ceiling"] is None
+            and seen >= thresholds.min_sample
+            and (before["seen"] or 0) >= thresholds.min_sample
+            and before["share"] - share > thresholds.max_fill_drop
+        ):
+            message = (
+                f"monitor {m['monitor']}: {figure} ({share:.0%}), down from "
+                f"{before['share']:.0%} in the last good crawl {before['crawl_id']}: "
+                f"a fall of more than {thresholds.max_fill_drop:.0%} (max_fill_drop)"
+            )
+        if message:
+            m["verdict"], m["message"] = "tripped", message
+            reasons.append(f"{name}: {message}")
+    return reasons
+
+
+def record_monitors(db: Database, crawl_id: str, monitors: list[dict]) -> None:
+    for m in monitors:
+        db["crawl_monitors"].upsert(
+            {
+                "crawl_id": crawl_id,
+                "monitor": m["monitor"],
+                "page_kind": m["page_kind"],
+                "field": m["field"],
+                "count": m["count"],
+                "seen": m["seen"],
+                "share": m["share"],
+                "floor": m.get("floor"),
+                "ceiling": m.get("ceiling"),
+                "previous_share": m.get("previous_share"),
+                "verdict": m.get("verdict", "ok"),
+                "message": m.get("message"),
+                "description": m["describe"],
+            },
+            pk=("crawl_id", "monitor"),
+        )
+
+
+def monitor_lines(crawl: Crawl, *, only: list[dict] | None = None) -> list[str]:
+    """The monitors as short lines for the refresh's progress output."""
+    out = []
+    for m in only if only is not None else crawl.summary.get("monitors", []):
+        share = "-" if m["share"] is None else f"{m['share']:.0%}"
+        mark = "TRIPPED" if m.get("verdict") == "tripped" else "ok"
+        out.append(
+            f"    {m['monitor']:28} {m['count']:>7,} / {m['seen']:<7,} {share:>5}  {mark}"
+        )
+    return out

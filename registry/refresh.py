@@ -38,9 +38,14 @@ from sqlite_utils import Database, Migrations
 from registry.crawls import (
     Crawl,
     Thresholds,
+    find_interrupted,
     gate,
+    judge_monitors,
     last_good,
+    monitor_lines,
     note_outcome,
+    previous_monitors,
+    read_monitors,
     record_crawls,
     run_spider,
 )
@@ -98,6 +103,32 @@ def m001_crawls(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_crawl_monitors(db: Database) -> None:
+    db.executescript(
+        """
+        -- How much each reports crawl read, per page kind and per field, and
+        -- the gate's verdict on each figure (registry.crawls monitors).
+        CREATE TABLE crawl_monitors (
+            crawl_id TEXT NOT NULL REFERENCES crawls(id),
+            monitor TEXT NOT NULL,
+            page_kind TEXT NOT NULL,
+            field TEXT,
+            count INTEGER NOT NULL,
+            seen INTEGER NOT NULL,
+            share REAL,
+            floor REAL,
+            ceiling REAL,
+            previous_share REAL,
+            verdict TEXT NOT NULL CHECK (verdict IN ('ok', 'tripped')),
+            message TEXT,
+            description TEXT,
+            PRIMARY KEY (crawl_id, monitor)
+        ) STRICT;
+        """
+    )
+
+
 @dataclass
 class RefreshResult:
     ok: bool
@@ -124,9 +155,12 @@ def refresh(
     thresholds: Thresholds | None = None,
     echo: Callable[[str], None] | None = None,
     crawls: list[Crawl] | None = None,
+    resume: bool = True,
 ) -> RefreshResult:
     """Crawl, gate, load and publish. ``crawls`` skips crawling and merges
-    those (already run) crawls instead. Never raises for a refused crawl: the
+    those (already run) crawls instead. An interrupted crawl (killed, or
+    stopped part-way) of a spider is resumed rather than started again
+    (``resume=False``: always start afresh). Never raises for a refused crawl: the
     result says why; raises :class:`RefreshLocked` if another refresh runs."""
     db_path = Path(db_path)
     data_dir = Path(data_dir) if data_dir else db_path.parent / "data"
@@ -139,6 +173,12 @@ def refresh(
             plans = []
             for spider in spiders:
                 arguments = {}
+                interrupted = find_interrupted(data_dir, spider) if resume else None
+                if interrupted:
+                    crawl_id, arguments = interrupted
+                    say(f"Resuming the interrupted crawl {crawl_id} …")
+                    plans.append((spider, arguments, crawl_id))
+                    continue
                 if spider == "reports":
                     since = (
                         previous["since"] if mode in ("auto", "incremental") else None
@@ -150,7 +190,7 @@ def refresh(
                 say(
                     f"Crawling {spider}{' since ' + arguments['since'] if arguments else ''} …"
                 )
-                plans.append((spider, arguments))
+                plans.append((spider, arguments, None))
             # the spiders crawl different sites: run them side by side
             with ThreadPoolExecutor(max_workers=len(plans) or 1) as pool:
                 futures = [
@@ -160,17 +200,25 @@ def refresh(
                         data_dir=data_dir,
                         settings=settings,
                         arguments=arguments,
+                        resume=crawl_id,
                     )
-                    for spider, arguments in plans
+                    for spider, arguments, crawl_id in plans
                 ]
                 crawls = [future.result() for future in futures]
             for crawl in crawls:
                 say(_crawl_line(crawl))
         result = RefreshResult(ok=True, crawls=crawls)
         for crawl in crawls:
+            crawl.previous = previous_monitors(db_path, crawl.summary.get("mode"))
             result.reasons += gate(
-                crawl, last_full_listed=previous["full_listed"], thresholds=thresholds
+                crawl,
+                last_full_listed=previous["full_listed"],
+                thresholds=thresholds,
+                data_dir=data_dir,
+                previous=crawl.previous,
             )
+            for line in monitor_lines(crawl):
+                say(line)
         if result.reasons:
             result.ok = False
             note_outcome(data_dir, crawls, "refused", result.reasons)
@@ -303,13 +351,27 @@ def _merge(
 
         with db.conn:
             link_reports(db)  # new inspections and new reports find each other
+    # 2b. what the report reader made of this crawl's PDFs: gated before publishing
+    for crawl in crawls:
+        read = read_monitors(crawl, db)
+        if read:
+            result.reasons += judge_monitors(
+                crawl, read, getattr(crawl, "previous", {}) or {}, thresholds
+            )
+            crawl.summary["monitors"] = crawl.summary.get("monitors", []) + read
+            for line in monitor_lines(crawl, only=read):
+                say(line)
+    if result.reasons:
+        return
     # 3. the crawls themselves, earlier refused ones included
     with db.conn:
         record_crawls(db, crawls, data_dir=data_dir, refreshed_at=refreshed_at)
         # 4. status after a complete (full, merged) crawl
         for crawl in crawls:
             if crawl.is_full_reports:
-                changes = apply_status(db, crawl, thresholds=thresholds)
+                changes = apply_status(
+                    db, crawl, thresholds=thresholds, is_sample=is_sample
+                )
                 if isinstance(changes, str):
                     result.reasons.append(changes)
                     return

@@ -189,19 +189,11 @@ class ReportsSpider(OfstedSpider):
             self._first_search.append(read)
             self._check("search")
             return
-        self._searched.add(start)
-        urns = [r for r in read["results"] if r["urn"] and URN.match(r["urn"])]
-        yield SearchPage(
-            url=response.url,
-            start=start,
-            shown_total=read["shown_total"],
-            results=len(read["results"]),
-            urns_read=len(urns),
-            next_url=read["next_url"],
-        )
         if not self._checked["search"]:
             self._first_search.append(read)
             self._check("search")
+        self._searched.add(start)
+        urns = [r for r in read["results"] if r["urn"] and URN.match(r["urn"])]
         self.count("ofsted/search/missing_urn", len(read["results"]) - len(urns))
         for result in urns:
             urn = result["urn"]
@@ -214,6 +206,16 @@ class ReportsSpider(OfstedSpider):
                 continue
             self._listed.add(urn)
             yield self._provider_request(urn)
+        # after its listings: a search page in the manifest means all of its
+        # listings are there too (what resume relies on)
+        yield SearchPage(
+            url=response.url,
+            start=start,
+            shown_total=read["shown_total"],
+            results=len(read["results"]),
+            urns_read=len(urns),
+            next_url=read["next_url"],
+        )
         next_url = read["next_url"]
         if next_url is None and read["shown_total"] is not None:  # optional extra
             rows = self.settings.getint("OFSTED_SEARCH_ROWS", 100)
