@@ -45,10 +45,17 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "registration_date": ("registration date",),
     "registration_status": ("registration status", "reg status", "provider status"),
     "ofsted_region": ("ofsted region", "region"),
-    "region": ("government office region", "government_office_region_name"),
-    "local_authority": ("local authority",),
+    "region": ("government office region", "government_office_region_name", "gor"),
+    "local_authority": ("local authority", "la", "local authority name", "la name"),
     "sector": ("sector",),
-    "places": ("places", "number of places", "registered places"),
+    "places": (
+        "places",
+        "number of places",
+        "registered places",
+        "max/estimated places",
+        "maximum places",
+        "max places",
+    ),
     "short_break": (
         "short-break-only children's home",
         "short breaks only",
@@ -82,6 +89,8 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "outcomes_in_education": ("outcomes in education and related learning activities",),
     "health_services": ("health services",),
 }
+# home fields whose absence from a layout a load summary states
+REPORTED_FIELDS = ("local_authority", "region", "places", "sector", "owner")
 _LOOKUP = {
     spelling: name for name, spellings in _COLUMNS.items() for spelling in spellings
 }
@@ -190,6 +199,8 @@ class OfstedTable:
     problems: list[Problem]
     rows_read: int
     other_providers: int
+    # home fields this table's layout has no column for (said, never zero)
+    columns_not_given: tuple[str, ...] = ()
 
     @property
     def inspections_count(self) -> int:
@@ -307,6 +318,7 @@ def _read_table(sheet: Sheet, *, file_name: str, as_at: dt.date | None) -> Ofste
         problems=problems,
         rows_read=read,
         other_providers=other,
+        columns_not_given=tuple(f for f in REPORTED_FIELDS if f not in columns),
     )
 
 

@@ -34,6 +34,7 @@ HOME_FIELDS = (
     "registration_status",
     "is_short_break_only",
     "owner",
+    "region_is_derived",
 )
 INSPECTION_FIELDS = (
     "urn",
@@ -149,7 +150,11 @@ def _ensure_homes(db: Database, urns: set[str]) -> None:
 
 
 def rebuild(db: Database, urns: Iterable[str] | None = None) -> None:
-    """Re-derive `homes` and `inspections` for these URNs (all when None)."""
+    """Re-derive `homes` and `inspections` for these URNs (all when None),
+    then every home's status: a new list can change the status of homes it
+    does not mention (they are no longer listed)."""
+    from registry.status import derive_status
+
     if urns is None:
         urns = [r["urn"] for r in db.query("select urn from homes")]
     urns = sorted(set(urns))
@@ -157,6 +162,7 @@ def rebuild(db: Database, urns: Iterable[str] | None = None) -> None:
         chunk = urns[start : start + _BATCH]
         inspections = _derive_inspections(db, chunk)
         _derive_homes(db, chunk, inspections)
+    derive_status(db)
 
 
 def _json(values: list) -> str:
@@ -198,11 +204,11 @@ def _derive_homes(
 ) -> None:
     sightings: dict[str, list[dict]] = defaultdict(list)
     # snapshots before other observations at the same date
+    fields = ", ".join(HOME_FIELDS)
     for row in db.query(
-        "select *, 0 as priority from home_snapshots where urn in (select value from json_each(:u)) "
-        "union all select urn, as_at, provision_type, sector, is_independent, local_authority, "
-        "la_code, ofsted_region, region, places, registration_date, registration_status, "
-        "is_short_break_only, owner, null, null, null, null, source_id, 1 as priority "
+        f"select urn, as_at, {fields}, 0 as priority, source_id from home_snapshots "  # noqa: S608
+        "where urn in (select value from json_each(:u)) "
+        f"union all select urn, as_at, {fields}, 1 as priority, source_id "
         "from home_observations where urn in (select value from json_each(:u)) "
         "order by urn, as_at desc, priority, source_id desc",
         {"u": _json(urns)},

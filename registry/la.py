@@ -83,7 +83,12 @@ def match_la(name: str | None, on: dt.date | None = None) -> LocalAuthority | No
     a reorganisation). None when the name is unknown."""
     if not name:
         return None
-    candidates = _by_key().get(la_key(name))
+    code = name.strip().upper()
+    if re.fullmatch(r"E0[689]\d{6}|E10\d{6}|\d{3}", code):
+        # a file that gives the authority's code (GSS, or DfE's 3-digit code)
+        candidates = [la for la in reference() if code in (la.la_code, la.old_la_code)]
+    else:
+        candidates = _by_key().get(la_key(name))
     if not candidates:
         return None
     for la in candidates:
@@ -91,6 +96,20 @@ def match_la(name: str | None, on: dt.date | None = None) -> LocalAuthority | No
             return la
     # outside every validity window: the newest
     return max(candidates, key=lambda la: la.valid_from or "")
+
+
+@cache
+def _regions() -> dict[str, str]:
+    return {la_key(la.region): la.region for la in reference() if la.region}
+
+
+def canonical_region(name: str | None) -> str | None:
+    """A region as the reference list spells it (``Yorkshire and the Humber``
+    → ``Yorkshire and The Humber``), so one region is one group; other names
+    unchanged."""
+    if not name:
+        return name
+    return _regions().get(la_key(name), name)
 
 
 def ensure_reference_data(db: Database) -> None:

@@ -253,3 +253,37 @@ def m001_spine(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m002_listings_and_derived_region(db: Database) -> None:
+    """Status follows every listing (official lists and complete crawls), so
+    the crawls' listings are kept; a region worked out from the local
+    authority is marked as such; a file's columns known to be absent are
+    recorded with the file."""
+    db.executescript(
+        """
+        ALTER TABLE homes ADD COLUMN last_listed TEXT;
+        ALTER TABLE homes ADD COLUMN status_note TEXT;
+        ALTER TABLE homes ADD COLUMN region_is_derived INTEGER;
+        ALTER TABLE home_snapshots ADD COLUMN region_is_derived INTEGER;
+        ALTER TABLE home_observations ADD COLUMN region_is_derived INTEGER;
+        ALTER TABLE sources ADD COLUMN columns_not_given TEXT;
+
+        -- Which homes each complete (full, merged) crawl of the register
+        -- listed: with Ofsted's own lists, the evidence home status comes from.
+        CREATE TABLE crawl_listings (
+            crawl_id TEXT NOT NULL,
+            urn TEXT NOT NULL,
+            listed_at TEXT NOT NULL,
+            is_sample INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (crawl_id, urn)
+        ) STRICT;
+        CREATE INDEX idx_crawl_listings_urn ON crawl_listings(urn);
+        CREATE INDEX idx_homes_status ON homes(status);
+        """
+    )
+    # registries built before: status from the evidence they already hold
+    from registry.status import derive_status
+
+    derive_status(db)

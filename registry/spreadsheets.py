@@ -21,7 +21,7 @@ from registry.derive import (
     add_inspection_observations,
     rebuild,
 )
-from registry.la import ensure_reference_data, match_la
+from registry.la import canonical_region, ensure_reference_data, match_la
 from registry.load import FileResult, Source, lazy_loader, record_problem, record_source
 from registry.upsert import upsert_rows
 
@@ -135,9 +135,13 @@ def _load_ofsted(
                     }
                 )
             add_home_snapshots(db, source, snapshot_rows, as_at=as_at_text)
-            places = sum(r.home.places or 0 for r in table.rows)
+            if "places" in table.columns_not_given:
+                counted = f"{len(table.rows):,} homes, places not given"
+            else:
+                places = sum(r.home.places or 0 for r in table.rows)
+                counted = f"{len(table.rows):,} homes with {places:,} places"
             parts.append(
-                f"providers at {as_at_text}, {len(table.rows):,} homes with {places:,} places"
+                f"providers at {as_at_text}, {counted}{_not_given(table, home_rows)}"
             )
         else:
             add_home_observations(db, source, home_rows, as_at=as_at_text)
@@ -172,6 +176,17 @@ def _load_ofsted(
         rows_skipped=other,
         problems_count=problems,
     )
+    not_given = sorted(
+        {
+            _LABELS[f]
+            for t in parsed.tables
+            if t.kind == ofsted.PROVIDERS
+            for f in t.columns_not_given
+        }
+    )
+    db["sources"].update(
+        source.sha256, {"columns_not_given": ", ".join(not_given) or None}
+    )
     summary = (
         f"{source.file_name}: {'; '.join(parts)}; "
         f"{problems:,} problems ({other:,} other providers skipped)"
@@ -187,10 +202,36 @@ def _load_ofsted(
     )
 
 
+_LABELS = {
+    "local_authority": "local authority",
+    "region": "region",
+    "places": "places",
+    "sector": "sector",
+    "owner": "owner",
+}
+
+
+def _not_given(table: ofsted.OfstedTable, home_rows: list[dict]) -> str:
+    """What a providers table's layout lacks, in words: never a silent 0."""
+    missing = [f for f in table.columns_not_given if f != "places"]
+    words = [f"{_LABELS[f]} not given" for f in missing if f != "region"]
+    if "region" in missing:
+        derived = sum(1 for r in home_rows if r.get("region_is_derived"))
+        words.append(
+            f"region not given, worked out from the local authority for {derived:,} homes"
+        )
+    return f" ({'; '.join(words)})" if words else ""
+
+
 def _home_row(home: ofsted.HomeRecord, as_at: dt.date) -> dict:
     la = match_la(home.local_authority, as_at)
     row = ofsted.as_row(home)
     row["la_code"] = la.la_code if la else None
+    row["region"] = canonical_region(row["region"])
+    row["region_is_derived"] = 0 if row["region"] else None
+    if not row["region"] and la and la.region:
+        # the file gives no region: the local authority's, marked as worked out
+        row["region"], row["region_is_derived"] = la.region, 1
     row["is_independent"] = is_independent(home.sector)
     row["owner_as_published"] = home.owner
     row["owner"] = owner_id(home.owner) if home.owner else None
