@@ -49,9 +49,11 @@ def fold(text: str) -> str:
         # curly quotes or dashes to undo, so skip the Unicode work
         return " ".join(text.replace("`", "'").split()).lower()
     text = unicodedata.normalize("NFKD", text)
-    if not text.isascii():
-        text = "".join(c for c in text if not unicodedata.combining(c))
-        text = text.translate(_FOLD_PUNCTUATION)
+    # accents: drop the combining marks among the (few) distinct characters
+    marks = {ord(c): None for c in set(text) if unicodedata.combining(c)}
+    if marks:
+        text = text.translate(marks)
+    text = text.translate(_FOLD_PUNCTUATION)
     return " ".join(text.replace("`", "'").split()).casefold()
 
 
