@@ -90,7 +90,7 @@ def read_search(sel: Selector, *, base_url: str) -> dict:
             {
                 "urn": match.group(1).upper() if match else None,
                 "name": _text(link.css("::text")) if link else None,
-                "href": urljoin(base_url, href) if href else None,
+                "href": href or None,
                 "latest_report_date": latest,
             }
         )

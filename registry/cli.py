@@ -157,3 +157,6 @@ cli.add_command(load_reports_command)
 from registry.demo import demo  # noqa: E402
 
 cli.add_command(demo)
+from registry.canary import canary_command  # noqa: E402
+
+cli.add_command(canary_command)

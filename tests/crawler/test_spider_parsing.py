@@ -3,6 +3,8 @@ the way data-sources.md §1.2 quotes a social-care provider page."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
@@ -108,11 +110,16 @@ def test_a_page_for_another_urn_is_refused(spider):
     assert spider.crawler.stats.get_value("ofsted/provider/urn_mismatch") == 1
 
 
-def test_unknown_layout_counts_and_yields_nothing(spider):
+def test_unknown_layout_counts_and_stops_the_crawl(spider):
+    from scrapy.exceptions import CloseSpider
+
     url = "https://reports.ofsted.gov.uk/search?start=0"
     body = "<html><body><div class='new-results'><a href='/x'>?</a></div></body></html>"
-    assert list(spider.parse_search(_response(url, body), start=0)) == []
+    with pytest.raises(CloseSpider) as stopped:
+        list(spider.parse_search(_response(url, body), start=0))
+    assert stopped.value.reason == "layout_check_failed"
     assert spider.crawler.stats.get_value("ofsted/layout/search") == 1
+    assert spider.check_failures[0].startswith("search results (ul.results-list > li)")
 
 
 @pytest.mark.parametrize(
@@ -140,10 +147,11 @@ def test_retry_after_in_seconds_or_as_an_http_date():
     assert retry_after_seconds(None) is None
 
 
-def test_provider_page_in_a_changed_layout_counts_and_yields_nothing(spider):
+def test_provider_page_in_a_changed_layout_is_an_item_not_understood(spider):
     from sample_site.pages import provider_page
     from sample_site.population import build_population
 
+    spider._checked["providers"] = True  # the first-pages check is tested elsewhere
     home = build_population(seed=1, homes=1).homes[0]
     body = provider_page(
         home,
@@ -153,25 +161,89 @@ def test_provider_page_in_a_changed_layout_counts_and_yields_nothing(spider):
         layout="changed",
     )
     url = f"https://reports.ofsted.gov.uk/provider/2/{home.urn}"
-    assert (
-        list(spider.parse_provider(_response(url, body.decode()), urn=home.urn)) == []
-    )
+    out = list(spider.parse_provider(_response(url, body.decode()), urn=home.urn))
+    assert [(p.status, p.events) for p in out] == [("not-understood", [])]
     assert spider.crawler.stats.get_value("ofsted/layout/provider") == 1
-    standard = provider_page(
-        home,
-        home.inspections,
-        files_base="https://files.ofsted.gov.uk",
-        canonical_base="https://reports.ofsted.gov.uk",
+    for layout in ("confirmed", "rich"):
+        spider._providers_done.clear()
+        standard = provider_page(
+            home,
+            home.inspections,
+            files_base="https://files.ofsted.gov.uk",
+            canonical_base="https://reports.ofsted.gov.uk",
+            layout=layout,
+        )
+        page = next(
+            iter(spider.parse_provider(_response(url, standard.decode()), urn=home.urn))
+        )
+        assert len(page.events) == len(home.inspections)
+        assert page.timeline_items == page.timeline_understood == len(home.inspections)
+        assert {e["event_type"] for e in page.events} <= {
+            "Full inspection",
+            "Monitoring inspection",
+            "Assurance visit",
+        }
+        assert all(e["publication_date"] for e in page.events)
+        # the inspection date is an optional extra: only the rich variant has it
+        assert all(
+            bool(e["inspection_date"]) == (layout == "rich") for e in page.events
+        )
+
+
+# Only the confirmed markup: the live site's timeline item is just the link
+CONFIRMED_PAGE = """<html><head><title>A home - Ofsted</title></head><body>
+<h1 class="heading--title">A children's home</h1>
+<ol class="timeline">
+<li class="timeline__day"><a class="publication-link" href="https://files.ofsted.gov.uk/v1/file/50252437" target="_blank">Full inspection <span class="nonvisual">Full inspection, pdf - 15 July 2024</span></a></li>
+<li class="timeline__day"><p>Something without a link</p></li>
+<li class="timeline__day timeline__day--opened"><p>Opened</p></li>
+</ol></body></html>"""
+
+REPORT_NOT_FOUND = Path(
+    "/work/shared/ofsted-other-kinds/reports-site-report-not-found-2025.html"
+)
+
+
+def test_a_report_link_alone_is_an_event_with_its_publication_date(spider):
+    url = "https://reports.ofsted.gov.uk/provider/2/SC123456"
+    out = list(spider.parse_provider(_response(url, CONFIRMED_PAGE), urn="SC123456"))
+    page = out[0]
+    assert (page.status, page.title) == ("ok", "A children's home")
+    assert page.events == [
+        {
+            "inspection_date": None,
+            "event_type": "Full inspection",
+            "publication_date": "2024-07-15",
+            "report_url": "https://files.ofsted.gov.uk/v1/file/50252437",
+        }
+    ]
+    # the opening is not an inspection; the item without a link is not understood
+    assert (page.timeline_items, page.timeline_understood) == (2, 1)
+    assert [r.url for r in out[1:]] == ["https://files.ofsted.gov.uk/v1/file/50252437"]
+
+
+def _real_not_found() -> str:
+    if not REPORT_NOT_FOUND.exists():
+        pytest.skip(f"{REPORT_NOT_FOUND} is not on this machine")
+    return REPORT_NOT_FOUND.read_text(encoding="utf-8")
+
+
+def test_report_not_found_with_status_200_is_not_found_for_pages_and_reports(spider):
+    body = _real_not_found()
+    url = "https://reports.ofsted.gov.uk/provider/2/SC123456"
+    out = list(spider.parse_provider(_response(url, body, 200), urn="SC123456"))
+    assert [(p.status, p.http_status) for p in out] == [("not-found", 200)]
+    report = "https://files.ofsted.gov.uk/v1/file/1"
+    response = HtmlResponse(
+        report,
+        body=body.encode(),
+        status=200,
+        headers={"Content-Type": "text/html; charset=utf-8"},
+        request=Request(report),
     )
-    page = next(
-        iter(spider.parse_provider(_response(url, standard.decode()), urn=home.urn))
-    )
-    assert len(page.events) == len(home.inspections)
-    assert {e["event_type"] for e in page.events} <= {
-        "Full inspection",
-        "Monitoring inspection",
-        "Assurance visit",
-    }
+    items = list(spider.parse_report(response, urn="SC123456", published=None))
+    assert [(i.status, i.http_status) for i in items] == [("not-found", 200)]
+    assert spider.crawler.stats.get_value("ofsted/report/not_found") == 1
 
 
 def test_retry_waits_grow_exponentially_are_capped_and_end_in_giving_up():
