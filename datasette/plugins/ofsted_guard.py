@@ -376,20 +376,29 @@ def register_routes(datasette):
     ]
 
 
-@hookimpl
-def handle_exception(datasette, request, exception):
+def client_error(exception):
+    """The 400 message for an exception that is the request's fault."""
     # Datasette 0.65.5 raises a bare DatasetteError (a 500) for
-    # ?_sort=<no such column>: it is the request's fault.
+    # ?_sort=<no such column>.
     if (
         isinstance(exception, DatasetteError)
         and exception.status == 500
         and str(exception.message).startswith("Cannot sort")
     ):
-        from datasette.utils.asgi import Response
-
-        if request.path.endswith(".json"):
-            return Response.json(
-                {"ok": False, "error": exception.message, "status": 400}, status=400
-            )
-        return Response.text(exception.message + "\n", status=400)
+        return exception.message
+    # ?_json=<column> on a value nested thousands deep.
+    if isinstance(exception, RecursionError):
+        return "A value is nested too deeply to be read as JSON."
     return None
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    message = client_error(exception)
+    if message is None:
+        return None
+    from datasette.utils.asgi import Response
+
+    if request.path.endswith(".json"):
+        return Response.json({"ok": False, "error": message, "status": 400}, status=400)
+    return Response.text(message + "\n", status=400)
