@@ -448,9 +448,47 @@ def _setting(_ctx, _param, values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--sample", is_flag=True, help="Mark everything loaded as sample data")
 @click.option(
     "--min-homes-ratio",
-    default=0.9,
-    show_default=True,
-    help="Refuse a full crawl listing fewer homes than this share of the last good one",
+    type=float,
+    help="Refuse a full crawl listing fewer homes than this share of the last "
+    "good one [default: 0.9]",
+)
+@click.option(
+    "--min-share",
+    type=float,
+    help="Floor of each coverage share: pages fetched and understood, report "
+    "PDFs fetched and read [default: 0.95]",
+)
+@click.option(
+    "--min-field-fill",
+    type=float,
+    help="Floor of the fill of each field relied on (title, report type, "
+    "publication date, the PDF's inspection date and type) [default: 0.9]",
+)
+@click.option(
+    "--max-fill-drop",
+    type=float,
+    help="Largest fall of any share since the last good crawl [default: 0.25]",
+)
+@click.option(
+    "--max-not-found-share",
+    type=float,
+    help="Ceiling of dead provider pages and report links [default: 0.05]",
+)
+@click.option(
+    "--min-sample",
+    type=int,
+    help="Shares over fewer items are only checked for zero [default: 10]",
+)
+@click.option(
+    "--thresholds",
+    "thresholds_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A TOML file with a [thresholds] table (options given here win)",
+)
+@click.option(
+    "--no-resume",
+    is_flag=True,
+    help="Start afresh even when an interrupted crawl could be resumed",
 )
 @click.option("--silent", is_flag=True, help="No progress or summary lines")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging")
@@ -463,6 +501,13 @@ def refresh_command(
     settings,
     sample,
     min_homes_ratio,
+    min_share,
+    min_field_fill,
+    max_fill_drop,
+    max_not_found_share,
+    min_sample,
+    thresholds_file,
+    no_resume,
     silent,
     verbose,
 ) -> None:
@@ -489,6 +534,23 @@ def refresh_command(
     if site:
         merged_settings = {**site_settings(site), **merged_settings}
     echo = None if silent else (lambda line: click.echo(line, err=True))
+    given = {
+        "min_homes_ratio": min_homes_ratio,
+        "min_share": min_share,
+        "min_field_fill": min_field_fill,
+        "max_fill_drop": max_fill_drop,
+        "max_not_found_share": max_not_found_share,
+        "min_sample": min_sample,
+    }
+    try:
+        thresholds = (
+            Thresholds.from_file(thresholds_file, **given)
+            if thresholds_file
+            else Thresholds(**{k: v for k, v in given.items() if v is not None})
+        )
+    except ValueError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
     try:
         result = refresh(
             db_path,
@@ -497,8 +559,9 @@ def refresh_command(
             mode=mode or "auto",
             settings=merged_settings,
             is_sample=sample,
-            thresholds=Thresholds(min_homes_ratio=min_homes_ratio),
+            thresholds=thresholds,
             echo=echo,
+            resume=not no_resume,
         )
     except RefreshLocked as error:
         click.echo(f"Error: {error}", err=True)

@@ -196,11 +196,13 @@ def search_page(
     rows: int,
     next_href: str | None,
     layout: str = "confirmed",
+    omit: frozenset[str] | set[str] = frozenset(),
 ) -> bytes:
     css = _CHANGED if layout == "changed" else _STANDARD
     rich = layout == "rich"
     items = []
     for home, latest in homes:
+        latest = None if "latest" in omit else latest
         if rich:
             latest_text = (
                 f"<li>Latest report: <time>{_long_date(latest)}</time></li>"

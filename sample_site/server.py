@@ -516,6 +516,7 @@ class _Handler(BaseHTTPRequestHandler):
             rows=rows,
             next_href=next_href,
             layout=site.layout,
+            omit=site.omit,
         )
         return self._send(200, body, "text/html; charset=utf-8")
 
