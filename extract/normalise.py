@@ -50,14 +50,13 @@ def fold(text: str) -> str:
         return " ".join(text.replace("`", "'").split()).lower()
     text = unicodedata.normalize("NFKD", text)
     # accents: drop the combining marks among the (few) distinct characters
+    # (str.translate is slow on non-ASCII text: only when there are marks)
     marks = {ord(c): None for c in set(text) if unicodedata.combining(c)}
     if marks:
         text = text.translate(marks)
-    text = text.translate(_FOLD_PUNCTUATION)
-    return " ".join(text.replace("`", "'").split()).casefold()
-
-
-_FOLD_PUNCTUATION = str.maketrans({"’": "'", "‘": "'", "–": "-", "—": "-"})
+    text = text.replace("’", "'").replace("‘", "'").replace("`", "'")
+    text = text.replace("–", "-").replace("—", "-")
+    return " ".join(text.split()).casefold()
 
 
 # ------------------------------------------------------------ PDF page text
