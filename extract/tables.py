@@ -470,10 +470,13 @@ def _read_csv(path: Path) -> list[list[object]]:
     except csv.Error as error:
         # e.g. a field over csv.field_size_limit() (128 KB): no table of homes
         # has one, and raising the limit would let one cell take any memory.
+        what = str(error)
+        if "field limit" in what:
+            what = f"a field longer than {csv.field_size_limit():,} characters"
         raise UnrecognisedFile(
-            f"{path.name} line {reader.line_num + 1}: refused, not a CSV table we "
-            f"can read ({error}). Check the quoting of that line, or load the "
-            "workbook the figures came from."
+            f"{path.name} line {reader.line_num}: refused, not a CSV table we can "
+            f"read ({what}). Check the quoting on that line, or load the workbook "
+            "the figures came from."
         ) from None
 
 

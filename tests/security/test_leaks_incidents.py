@@ -1,0 +1,494 @@
+"""Leaks through the incident tables, tried as an attacker would: with
+everything the public instance serves (every table, view and canned query as
+HTML, JSON and CSV, and arbitrary SQL over every table), try to recover a
+home's address or postcode (by hashing guesses of them) or a count shown as
+<5 (from row ranges, rows read, problems, ids).
+
+A registry built before row keys were keyed is aged into the old format and
+migrated: afterwards no old key, id or row range is left in the file, and
+review decisions made under the old keys still apply."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from extract.incidents import read_incidents
+from registry.db import open_registry
+from registry.incidents import ROWS_NOT_SHOWN, load_incidents
+from registry.matching import ROW_KEY_ENV, keyed
+from registry.reviews import decide, open_reviews
+
+HOMES = [
+    # urn, la_code, la name, owner, places
+    ("SC200001", "E08000025", "Birmingham", "Kingfisher Care Group Ltd", 4),
+    ("SC200002", "E08000025", "Birmingham", "Kingfisher Care Group Ltd", 8),
+    ("1200003", "E09000008", "Croydon", "Safe Haven Residential Ltd", 6),
+    ("1200004", "E09000008", "Croydon", "Safe Haven Residential Ltd", 6),
+]
+
+# The small home (4 places): 3 incidents, shown as <5 everywhere.
+SMALL = {
+    "address": "12 Secret Lane, Edgbaston",
+    "postcode": "B15 2TT",
+    "name": "Sunnyside House",
+}
+BIG = {"address": "99 Hidden Road, Selly Oak", "postcode": "B29 6QQ", "name": "Oakview"}
+QUIET = {"address": "7 Quiet Close", "postcode": "CR0 9ZZ", "name": "Meadow Lodge"}
+HIDDEN_COUNT = 3
+BY_HOME_TOTAL = 3 + 1234 + 15  # the totals line: visible + suppressed
+
+
+def _registry(path: Path):
+    db = open_registry(path)
+    with db.conn:
+        for urn, la_code, la_name, owner, places in HOMES:
+            db["local_authorities"].upsert(
+                {"la_code": la_code, "name": la_name}, pk="la_code"
+            )
+            owner_id = owner.lower().replace(" ", "-")
+            db["owners"].upsert({"id": owner_id, "name": owner}, pk="id")
+            db["homes"].insert(
+                {
+                    "urn": urn,
+                    "provision_type": "Children's home",
+                    "sector": "Private",
+                    "local_authority": la_name,
+                    "la_code": la_code,
+                    "places": places,
+                    "owner": owner_id,
+                    "status": "active",
+                }
+            )
+    return db
+
+
+def _write(path: Path, rows: list[list[object]]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def _per_incident_file(path: Path) -> Path:
+    header = [
+        "URN",
+        "Date reported",
+        "Provider",
+        "Local authority",
+        "Capacity",
+        "Address",
+        "Postcode",
+        "Child ID",
+        "Type",
+    ]
+    rows = [header]
+    small = [
+        "SC2000",
+        "",
+        "Kingfisher Care Group Ltd",
+        "Birmingham",
+        4,
+        SMALL["address"],
+        SMALL["postcode"],
+    ]
+    big = [
+        "",
+        "",
+        "Kingfisher Care Group Ltd",
+        "Birmingham",
+        8,
+        BIG["address"],
+        BIG["postcode"],
+    ]
+    # Sorted by home, as police exports are: the small home's rows in a block.
+    for number, day in enumerate(["03/05/2022", "10/06/2022", "11/07/2022"]):
+        row = list(small)
+        row[1] = day
+        rows.append([*row, f"CHILD-A{number}", "Missing"])
+    for number in range(7):
+        row = list(big)
+        row[1] = f"{number + 1:02d}/09/2022"
+        rows.append([*row, f"CHILD-B{number}", "Missing"])
+    return _write(path, rows)
+
+
+def _by_home_file(path: Path) -> Path:
+    return _write(
+        path,
+        [
+            [
+                "URN",
+                "Home name",
+                "Provider",
+                "Local authority",
+                "Address",
+                "Postcode",
+                "Places",
+                "Year",
+                "Incidents",
+                "Children",
+            ],
+            [
+                "SC200001",
+                SMALL["name"],
+                "Kingfisher Care Group Ltd",
+                "Birmingham",
+                SMALL["address"],
+                SMALL["postcode"],
+                4,
+                "2022",
+                3,
+                2,
+            ],
+            [
+                "SC200002",
+                BIG["name"],
+                "Kingfisher Care Group Ltd",
+                "Birmingham",
+                BIG["address"],
+                BIG["postcode"],
+                8,
+                "2022",
+                1234,
+                9,
+            ],
+            [
+                "",
+                QUIET["name"],
+                "Safe Haven Residential Ltd",
+                "Croydon",
+                QUIET["address"],
+                QUIET["postcode"],
+                6,
+                "2022",
+                15,
+                3,
+            ],
+            ["Total", "", "", "", "", "", "", "", BY_HOME_TOTAL, 14],
+        ],
+    )
+
+
+@pytest.fixture
+def row_key(tmp_path, monkeypatch):
+    monkeypatch.setenv(ROW_KEY_ENV, str(tmp_path / "config" / "row-key"))
+
+
+@pytest.fixture
+def built(tmp_path, row_key):
+    """A registry with both files loaded and a review decision made."""
+    db = _registry(tmp_path / "registry.db")
+    files = [
+        _per_incident_file(tmp_path / "police-foi-per-incident.csv"),
+        _by_home_file(tmp_path / "council-foi-by-home.csv"),
+    ]
+    for path in files:
+        load_incidents(db, path, source_name=f"FOI {path.stem}", auto_fuzzy=False)
+    reviews = {r["row"]: r for r in open_reviews(db)}
+    (quiet,) = [r for k, r in reviews.items() if "Safe Haven" in k]
+    decide(db, quiet["row_key"], "1200003", "accept")
+    db.conn.close()
+    return tmp_path / "registry.db", files
+
+
+# ------------------------------------------------------------- the attacker
+
+
+def _variants(text: str) -> set[str]:
+    folded = re.sub(r"[^a-z0-9 ]+", "", text.lower()).strip()
+    return {
+        text,
+        text.lower(),
+        text.upper(),
+        folded,
+        folded.replace(" ", ""),
+        text.replace(" ", ""),
+        text.replace(" ", "").lower(),
+    }
+
+
+def _guess_digests(files: list[Path]) -> dict[str, str]:
+    """Hex digests an attacker would try: every address/postcode field, alone
+    and in combination with the published fields, hashed every common way;
+    and the reader's own (formerly published) row keys."""
+    guesses: set[str] = set()
+    for home in (SMALL, BIG, QUIET):
+        pieces = _variants(home["address"]) | _variants(home["postcode"])
+        guesses |= pieces
+        for a, p in itertools.product(
+            _variants(home["address"]), _variants(home["postcode"])
+        ):
+            for sep in ("|", " ", ",", ", ", ""):
+                guesses.add(f"{a}{sep}{p}")
+    digests: dict[str, str] = {}
+    for guess in guesses:
+        for name in ("md5", "sha1", "sha256", "sha512", "blake2b"):
+            digests[hashlib.new(name, guess.encode()).hexdigest()] = f"{name}({guess})"
+    for path in files:
+        for record in read_incidents(path).records:
+            digests[record.identity_key()] = f"unkeyed row key of {path.name}"
+    return digests
+
+
+def _assert_no_derived_value(text: str, digests: dict[str, str], where: str) -> None:
+    for token in set(re.findall(r"[0-9a-fA-F]{10,}", text)):
+        token = token.lower()
+        for digest, what in digests.items():
+            assert token not in digest, (where, token, what)
+
+
+async def _everything_public(registry_path: Path) -> dict[str, str]:
+    from registry.serve import make_datasette
+
+    ds = make_datasette(registry_path)
+    db = open_registry(registry_path, migrate=False)
+    tables = db.table_names() + db.view_names()
+    hidden = [r[0] for r in db.execute("select name from sqlite_master").fetchall()] + [
+        "sqlite_master"
+    ]
+    db.conn.close()
+    queries = ds.metadata()["databases"]["registry"].get("queries", {})
+    urls = ["/registry", "/registry.json", "/-/metadata.json"]
+    for table in tables:
+        urls += [
+            f"/registry/{table}?_size=max",
+            f"/registry/{table}.json?_shape=array&_size=max",
+            f"/registry/{table}.csv?_size=max",
+        ]
+    for name in hidden:
+        urls.append(f"/registry.json?_shape=array&sql=select+*+from+%22{name}%22")
+    for query in queries:
+        params = "min_incidents=0&months=600"
+        urls += [
+            f"/registry/{query}?{params}",
+            f"/registry/{query}.json?{params}&_shape=array",
+            f"/registry/{query}.csv?{params}",
+        ]
+    urls += [f"/home/{h[0]}" for h in HOMES]
+    seen = {}
+    for url in urls:
+        response = await ds.client.get(url)
+        assert response.status_code < 500, (url, response.status_code)
+        seen[url] = response.text
+    return seen
+
+
+async def _rows(registry_path: Path, sql: str) -> list[dict]:
+    from urllib.parse import quote
+
+    from registry.serve import make_datasette
+
+    ds = make_datasette(registry_path)
+    response = await ds.client.get(f"/registry.json?_shape=array&sql={quote(sql)}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _assert_nothing_leaks(registry_path: Path, files: list[Path]) -> None:
+    pages = await _everything_public(registry_path)
+    digests = _guess_digests(files)
+    everything = "\n".join(pages.values())
+    # The crawl reaches the incident tables and their keys, so it can fail.
+    keys = {keyed(r.identity_key()) for f in files for r in read_incidents(f).records}
+    assert all(k in everything for k in keys)
+    for url, text in pages.items():
+        _assert_no_derived_value(text, digests, url)
+        for home in (SMALL, BIG, QUIET):
+            for value in home.values():
+                assert value not in text, (url, value)
+                assert value.lower() not in text.lower(), (url, value)
+        assert "CHILD-" not in text, url
+        # The totals line would give the suppressed count by subtraction.
+        assert str(BY_HOME_TOTAL) not in text.replace(",", ""), url
+    await _assert_no_count_channel(registry_path, files)
+
+
+async def _assert_no_count_channel(registry_path: Path, files: list[Path]) -> None:
+    per_incident = files[0].name
+    (source,) = await _rows(
+        registry_path,
+        f"select * from incident_sources where file_name = '{per_incident}'",
+    )
+    sha = source["source_id"]
+    assert source["rows_read"] == 0
+    (provenance,) = await _rows(
+        registry_path, f"select * from sources where sha256 = '{sha}'"
+    )
+    assert provenance["rows_read"] == 0 and provenance["rows_skipped"] == 0
+    counts = await _rows(
+        registry_path, f"select * from incident_counts where source_id = '{sha}'"
+    )
+    assert counts and {c["file_rows"] for c in counts} == {ROWS_NOT_SHOWN}
+    small = [c for c in counts if c["places_as_published"] == 4]
+    assert small and all(c["incidents_shown"] == "<5" for c in small)
+    assert all(c["incidents_count"] is None for c in small)
+    # Brute force the row number behind a published id (the old id was a
+    # plain SHA-1 of the file, the row key, kind, period and first row).
+    for count in counts:
+        for first_row in range(1, 200):
+            guess = "|".join(
+                [
+                    sha,
+                    count["row_key"],
+                    count["kind"],
+                    count["period_label"] or "",
+                    str(first_row),
+                ]
+            )
+            assert hashlib.sha1(guess.encode()).hexdigest()[:20] != count["id"]
+    problems = await _rows(
+        registry_path, f"select * from problems where source_id = '{sha}'"
+    )
+    # One line per kind of problem: no row numbers, no values, no per-row count.
+    assert problems, "the invalid URN on the small home's rows is a problem"
+    assert all(p["row"] is None and p["value"] is None for p in problems)
+    assert len({(p["column"], p["message"]) for p in problems}) == len(problems)
+    assert provenance["problems_count"] == len(problems)
+    candidates = await _rows(registry_path, "select * from match_candidates")
+    for candidate in candidates:
+        if candidate["row_summary"].startswith(per_incident):
+            assert not re.search(r"\brow [0-9]", candidate["row_summary"]), candidate
+
+
+async def test_no_public_value_locates_a_home_or_counts_a_suppressed_figure(built):
+    registry_path, files = built
+    await _assert_nothing_leaks(registry_path, files)
+
+
+# ------------------------------------------------------------- migration
+
+
+def _age(registry_path: Path, files: list[Path]) -> dict[str, str]:
+    """Rewrite a registry into the format written before row keys were keyed
+    (unkeyed row keys and ids, row ranges, per-row problems with values, rows
+    read), and forget the migrations that fix it. Returns old key → new key."""
+    from types import SimpleNamespace
+
+    from registry.incidents import _rows_text
+    from registry.load import record_problem
+
+    db = open_registry(registry_path, migrate=False)
+    old_keys = {}
+    with db.conn:
+        for path in files:
+            parsed = read_incidents(path)
+            (sha,) = [
+                r[0]
+                for r in db.execute(
+                    "select source_id from incident_sources where file_name = ?",
+                    [path.name],
+                )
+            ]
+            for record in parsed.records:
+                old = record.identity_key()
+                new = keyed(old)
+                old_keys[old] = new
+                period = record.period.label if record.period else ""
+                old_id = hashlib.sha1(
+                    "|".join(
+                        [sha, old, record.kind, period, str(record.rows[0])]
+                    ).encode()
+                ).hexdigest()[:20]
+                db.execute(
+                    """update incident_counts set id = ?, file_rows = ?
+                       where source_id = ? and row_key = ? and kind = ?
+                       and coalesce(period_label, '') = ?""",
+                    [old_id, _rows_text(record.rows), sha, new, record.kind, period],
+                )
+                db.execute(
+                    """update match_candidates set row_summary = ? || ' row ' || ? ||
+                       substr(row_summary, length(?) + 1)
+                       where row_key = ? and row_summary like ? || '%'
+                       and row_summary not like ? || ' row %'""",
+                    [path.name, record.rows[0], path.name, new, path.name, path.name],
+                )
+            db.execute("delete from problems where source_id = ?", [sha])
+            source = SimpleNamespace(sha256=sha, file_name=path.name)
+            for row, column, message, value in parsed.problems:
+                record_problem(db, source, message, row=row, column=column, value=value)
+            db.execute(
+                "update sources set rows_read = ?, problems_count = ? where sha256 = ?",
+                [parsed.rows_read, len(parsed.problems), sha],
+            )
+            db.execute(
+                "update incident_sources set rows_read = ? where source_id = ?",
+                [parsed.rows_read, sha],
+            )
+        for old, new in old_keys.items():
+            for table in ("incident_counts", "match_candidates", "match_decisions"):
+                db.execute(
+                    f"update {table} set row_key = ? where row_key = ?", [old, new]
+                )
+        db.execute(
+            "delete from _sqlite_migrations where migration_set = 'ofsted-homes-incidents' "
+            "and name != 'm001_incidents'"
+        )
+    db.conn.close()
+    return old_keys
+
+
+def _file_bytes(registry_path: Path) -> bytes:
+    data = registry_path.read_bytes()
+    for suffix in ("-wal", "-journal"):
+        extra = registry_path.with_name(registry_path.name + suffix)
+        if extra.exists():
+            data += extra.read_bytes()
+    return data
+
+
+async def test_an_old_registry_is_migrated_and_keeps_its_decisions(built, tmp_path):
+    registry_path, files = built
+    old_keys = _age(registry_path, files)
+    aged = _file_bytes(registry_path)
+    # The aged registry is the old, leaking one (so the test can fail) ...
+    assert all(old.encode() in aged for old in old_keys)
+    assert b"2-4" in aged
+    with pytest.raises(AssertionError):  # and the crawl catches it
+        await _assert_nothing_leaks(registry_path, files)
+    db = open_registry(registry_path)  # any command migrates
+    db.conn.close()
+    data = _file_bytes(registry_path)
+    for old in old_keys:
+        assert old.encode() not in data, old
+    for name in (files[0].name + " row ",):
+        assert name.encode() not in data
+    # ... and now serves nothing derived from an address or a row count.
+    await _assert_nothing_leaks(registry_path, files)
+    # The decision made under the old key applies to a later file.
+    db = open_registry(registry_path)
+    later = _write(
+        tmp_path / "council-foi-2023.csv",
+        [
+            [
+                "Home name",
+                "Provider",
+                "Local authority",
+                "Address",
+                "Postcode",
+                "Places",
+                "Year",
+                "Incidents",
+            ],
+            [
+                QUIET["name"],
+                "Safe Haven Residential Ltd",
+                "Croydon",
+                QUIET["address"],
+                QUIET["postcode"],
+                6,
+                "2023",
+                21,
+            ],
+        ],
+    )
+    load = load_incidents(db, later, source_name="Later FOI", auto_fuzzy=False)
+    assert load.matched == 1
+    (row,) = db.query(
+        "select urn, match_method from incident_counts where period_label = '2023'"
+    )
+    assert row == {"urn": "1200003", "match_method": "review"}
