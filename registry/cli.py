@@ -137,9 +137,14 @@ def main() -> None:  # pragma: no cover - console entry point
 # ----------------------------------------------------------------------------
 # Commands that live in their own modules. One line each; keep them sorted.
 # ----------------------------------------------------------------------------
-from registry.incidents_cli import load_incidents_command, review_command  # noqa: E402
+from registry.incidents_cli import (  # noqa: E402
+    load_incidents_command,
+    migrate_command,
+    review_command,
+)
 
 cli.add_command(load_incidents_command)
+cli.add_command(migrate_command)
 cli.add_command(review_command)
 from registry.serve import serve  # noqa: E402
 
@@ -160,3 +165,6 @@ cli.add_command(demo)
 from registry.canary import canary_command  # noqa: E402
 
 cli.add_command(canary_command)
+from registry.groups import load_groups_command  # noqa: E402
+
+cli.add_command(load_groups_command)

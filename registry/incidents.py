@@ -313,6 +313,45 @@ def _vacuum(db: Database) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def unmigrated_reason(path: str | Path) -> str | None:
+    """Why ``path`` must not be served as it is, or None: its incident tables
+    were written before row keys were keyed (plain hashes of addresses,
+    row ranges of suppressed counts). ``serve`` opens databases read-only, so
+    it cannot migrate them itself; any command that writes does, and so does
+    ``ofsted-homes migrate``. Reads without changing the file."""
+    import sqlite3
+    from contextlib import closing
+
+    path = Path(path)
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            tables = {
+                r[0]
+                for r in conn.execute(
+                    "select name from sqlite_master where type = 'table'"
+                )
+            }
+            if "incident_counts" not in tables or "_sqlite_migrations" not in tables:
+                return None
+            applied = {
+                r[0]
+                for r in conn.execute(
+                    "select name from _sqlite_migrations where migration_set in (?, ?)",
+                    [migrations.name, private_migrations.name],
+                )
+            }
+    except sqlite3.Error:
+        return None  # not a database: the caller says so in its own words
+    if applied & {"m002_keyed_row_keys_and_hidden_rows", "m002_private_keyed_row_keys"}:
+        return None
+    return (
+        f"{path.name}: its incident tables were written by an older ofsted-homes "
+        "(row keys that are plain hashes of addresses, row ranges that reveal "
+        f"suppressed counts). Run `ofsted-homes migrate {path}` first."
+    )
+
+
 def open_private(path: str | Path) -> Database:
     """Open (creating if needed) the private incidents database."""
     db = Database(path)

@@ -195,7 +195,7 @@ def review_command(db_path, accepts, rejects, interactive, silent, verbose):
     from registry.cli import configure_logging
 
     configure_logging(verbose, silent)
-    db = Database(db_path)
+    db = _open_migrated(db_path)
     if "match_candidates" not in db.table_names():
         raise click.ClickException(
             f"{db_path}: no incident tables; load a file with `ofsted-homes load-incidents` first"
@@ -259,3 +259,42 @@ def _interactive(db: Database) -> int:
             for c in review["candidates"]:
                 changed += decide(db, review["row_key"], c["urn"], "reject")
     return changed
+
+
+def _open_migrated(db_path: Path) -> Database:
+    """The registry or the private database, with its migrations applied (so
+    that row keys listed and decided on are the keyed ones)."""
+    from registry.db import open_registry
+
+    tables = set(Database(db_path).table_names())
+    if "homes" in tables:
+        return open_registry(db_path)
+    if "incident_counts" in tables:
+        return open_private(db_path)
+    return Database(db_path)
+
+
+@click.command("migrate")
+@click.argument("db_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--silent", is_flag=True, help="No summary line")
+def migrate_command(db_path, silent):
+    """Bring a registry (or a private incidents database) up to date with this
+    version of ofsted-homes, in place. Every loading command does this on its
+    own; run it before serving a registry that was last written by an older
+    version (serve opens databases read-only and refuses one that needs it).
+
+    Example:
+
+    \b
+        ofsted-homes migrate registry.db
+    """
+    from registry.incidents import unmigrated_reason
+
+    before = unmigrated_reason(db_path)
+    db = _open_migrated(db_path)
+    db.conn.close()
+    if not silent:
+        click.echo(
+            f"{db_path.name}: migrated" if before else f"{db_path.name}: up to date",
+            err=True,
+        )

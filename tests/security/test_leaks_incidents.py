@@ -14,13 +14,15 @@ import csv
 import hashlib
 import itertools
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from extract.incidents import read_incidents
 from registry.db import open_registry
-from registry.incidents import ROWS_NOT_SHOWN, load_incidents
+from registry.incidents import ROWS_NOT_SHOWN, load_incidents, unmigrated_reason
 from registry.matching import ROW_KEY_ENV, keyed
 from registry.reviews import decide, open_reviews
 
@@ -357,6 +359,7 @@ async def _assert_no_count_channel(registry_path: Path, files: list[Path]) -> No
 
 async def test_no_public_value_locates_a_home_or_counts_a_suppressed_figure(built):
     registry_path, files = built
+    assert unmigrated_reason(registry_path) is None
     await _assert_nothing_leaks(registry_path, files)
 
 
@@ -450,8 +453,14 @@ async def test_an_old_registry_is_migrated_and_keeps_its_decisions(built, tmp_pa
     assert b"2-4" in aged
     with pytest.raises(AssertionError):  # and the crawl catches it
         await _assert_nothing_leaks(registry_path, files)
-    db = open_registry(registry_path)  # any command migrates
-    db.conn.close()
+    assert "ofsted-homes migrate" in unmigrated_reason(registry_path)
+    command = Path(sys.executable).with_name("ofsted-homes")
+    migrated = subprocess.run(
+        [command, "migrate", registry_path], capture_output=True, text=True
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    assert migrated.stderr.strip() == "registry.db: migrated"
+    assert unmigrated_reason(registry_path) is None
     data = _file_bytes(registry_path)
     for old in old_keys:
         assert old.encode() not in data, old
