@@ -121,6 +121,16 @@ def start_spider(
     if crawl_id is not None:
         job = json.loads((job_dir(data_dir, crawl_id) / "job.json").read_text())
         arguments = {**job["arguments"], "resume": "1"}
+        summary = data_dir / "crawls" / f"{crawl_id}.json"
+        clean = summary.exists() and json.loads(summary.read_text()).get(
+            "finish_reason"
+        ) in ("shutdown", "closespider_timeout", "closespider_errorcount")
+        if not clean:
+            # killed: Scrapy's queue and seen-set were never written out
+            # whole; drop them, the spider works from its manifest alone
+            import shutil
+
+            shutil.rmtree(job_dir(data_dir, crawl_id) / "scrapy", ignore_errors=True)
     else:
         crawl_id = new_crawl_id(spider)
         arguments = dict(arguments or {})

@@ -134,21 +134,17 @@ class ReportsSpider(OfstedSpider):
         self.count("ofsted/resume/providers_done", len(self._providers_done))
         if last_start is None:
             yield Request(
-                self.search_url(0),
-                callback=self.parse_search,
-                cb_kwargs={"start": 0},
-                dont_filter=True,
+                self.search_url(0), callback=self.parse_search, cb_kwargs={"start": 0}
             )
         elif last_next and getattr(self, "_next_url", None):
             start = last_start + self.settings.getint("OFSTED_SEARCH_ROWS", 100)
             yield Request(
-                self._next_url,
-                callback=self.parse_search,
-                cb_kwargs={"start": start},
-                dont_filter=True,
+                self._next_url, callback=self.parse_search, cb_kwargs={"start": start}
             )
+        # not dont_filter: after a clean stop JOBDIR's seen-set holds what its
+        # restored queue will ask for; after a kill that set was dropped
         for urn in sorted(self._listed - self._providers_done):
-            yield self._provider_request(urn, dont_filter=True)
+            yield self._provider_request(urn)
         for url, urn in links.items():
             if url in self.known_urls or url in self._reports_requested:
                 continue
@@ -157,7 +153,6 @@ class ReportsSpider(OfstedSpider):
                 url,
                 callback=self.parse_report,
                 cb_kwargs={"urn": urn, "published": None},
-                dont_filter=True,
             )
 
     def _provider_request(self, urn: str, *, dont_filter: bool = False) -> Request:
