@@ -1,5 +1,9 @@
 """Requests, bytes and time of a full and an incremental crawl of a large
-sample site (default 4,000 homes), counted at the server and by Scrapy.
+sample site (default 4,000 homes), counted at the server and by Scrapy, and
+each crawl's coverage monitors as the refresh gate judges them (``--load``
+also loads and publishes the full crawl, adding the report reader's monitors).
+The sample site serves only the markup confirmed on the live site unless
+``--layout rich``.
 
 Politeness is switched off for the measurement (loopback; no delay, no
 AutoThrottle); the polite estimate below multiplies the request count by the
@@ -33,9 +37,12 @@ def main() -> None:
     parser.add_argument(
         "--cold", action="store_true", help="render PDFs on demand, inside the timing"
     )
+    parser.add_argument(
+        "--layout", default="confirmed", choices=["confirmed", "rich", "changed"]
+    )
     args = parser.parse_args()
 
-    from registry.crawls import run_spider
+    from registry.crawls import Thresholds, gate, monitor_lines, run_spider
     from registry.refresh import refresh, site_settings
     from sample_site.server import SampleSite
 
@@ -43,7 +50,10 @@ def main() -> None:
     data_dir = args.keep or work / "data"
     fast = {"AUTOTHROTTLE_ENABLED": "0", "DOWNLOAD_DELAY": "0", "LOG_LEVEL": "WARNING"}
     site = SampleSite(
-        homes=args.homes, seed=args.seed, cache_dir=args.pdf_cache or work / "pdf-cache"
+        homes=args.homes,
+        seed=args.seed,
+        cache_dir=args.pdf_cache or work / "pdf-cache",
+        layout=args.layout,
     ).start()
     settings = {**fast, **site_settings(site.url)}
     print(
@@ -55,6 +65,7 @@ def main() -> None:
         for inspection in site.population.inspections:
             site.report_pdf(inspection.file_id)
         print(f"rendered the PDFs in {time.monotonic() - started:.0f} s (not counted)")
+    previous: dict = {}
     try:
         rows = []
         for label, spiders, arguments in (
@@ -85,6 +96,27 @@ def main() -> None:
                 )
             elapsed = time.monotonic() - started
             pdfs = site.count("/files/v1/file/", status=200)
+            reports_site = site.count("/ofsted/") + site.count("/files/")
+            print(
+                f"\n{label}: {reports_site:,} requests to the reports and files sites "
+                f"({reports_site / args.homes:.2f} per home), {pdfs:,} PDFs"
+            )
+            for crawl in crawls:
+                if crawl.spider != "reports":
+                    continue
+                reasons = gate(
+                    crawl,
+                    last_full_listed=None,
+                    thresholds=Thresholds(),
+                    data_dir=data_dir,
+                    previous=previous,
+                )
+                previous = {
+                    m["monitor"]: {**m, "crawl_id": crawl.id}
+                    for m in crawl.summary.get("monitors", [])
+                }
+                print("\n".join(monitor_lines(crawl)))
+                print(f"  gate: {'; '.join(reasons) if reasons else 'would merge'}")
             rows.append(
                 (
                     label,
@@ -107,6 +139,18 @@ def main() -> None:
                     f"load+publish of the full crawl: {time.monotonic() - started:.1f} s, ok={result.ok}, "
                     f"{result.loaded} files loaded, {len(result.load_failures)} not loaded"
                 )
+                for crawl in crawls:
+                    if crawl.spider == "reports":
+                        read = [
+                            m
+                            for m in crawl.summary.get("monitors", [])
+                            if m["monitor"].startswith("report.")
+                            and m["monitor"]
+                            not in ("report.fetched", "report.not_found")
+                        ]
+                        print("\n".join(monitor_lines(crawl, only=read)))
+                if result.reasons:
+                    print("  refused: " + "; ".join(result.reasons))
         print(
             f"\n{'crawl':32} {'requests':>9} {'bytes':>14} {'PDFs':>6} {'seconds':>8}  finish"
         )
