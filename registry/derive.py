@@ -153,6 +153,8 @@ def rebuild(db: Database, urns: Iterable[str] | None = None) -> None:
     """Re-derive `homes` and `inspections` for these URNs (all when None),
     then every home's status: a new list can change the status of homes it
     does not mention (they are no longer listed)."""
+    from registry.groups import derive_owner_groups
+    from registry.la import derive_owner_councils
     from registry.status import derive_status
 
     if urns is None:
@@ -163,6 +165,8 @@ def rebuild(db: Database, urns: Iterable[str] | None = None) -> None:
         inspections = _derive_inspections(db, chunk)
         _derive_homes(db, chunk, inspections)
     derive_status(db)
+    derive_owner_councils(db)
+    derive_owner_groups(db)
 
 
 def _json(values: list) -> str:

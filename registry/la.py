@@ -24,6 +24,7 @@ _ALIASES = {
     "bournemouth christchurch poole": "bournemouth christchurch and poole",
     "bcp": "bournemouth christchurch and poole",
     "hull": "kingston upon hull",
+    "newcastle": "newcastle upon tyne",
 }
 
 
@@ -117,3 +118,77 @@ def ensure_reference_data(db: Database) -> None:
     upsert_rows(
         db, "local_authorities", [asdict(la) for la in reference()], ("la_code",)
     )
+
+
+# ------------------------------------------------------ who runs a home
+
+OPERATORS = Path(__file__).parent / "data" / "council_operators.csv"
+
+_COUNCIL_MARK = re.compile(
+    r"\b(council|mbc|london borough|royal borough|borough of|city of|social care|la)\b"
+)
+_COUNCIL_WORDS = re.compile(
+    r"\b(london borough of|royal borough of|metropolitan borough of|borough of|"
+    r"city of|metropolitan district council|metropolitan borough council|"
+    r"metropolitan borough|metropolitan|borough council|county council|"
+    r"city council|district council|council|mbc|la|the|childrens services|"
+    r"childrens social care|social care|children and families)\b"
+)
+
+
+def _owner_key(name: str) -> str:
+    return re.sub(r"[’'`]", "", fold(name))
+
+
+@cache
+def council_operators() -> tuple[dict, ...]:
+    """The shipped list of children's trusts and other companies a council
+    owns, with the authorities that own them."""
+    with open(OPERATORS, newline="", encoding="utf-8") as fh:
+        return tuple(csv.DictReader(fh))
+
+
+def councils_running(owner_name: str | None) -> tuple[tuple[str, str], ...]:
+    """``(la_code, how)`` for each council that runs homes under this owner
+    name: the council itself (``'Durham County Council'``) or its trust
+    (``'Birmingham Children's Trust Community Interest Company'``)."""
+    if not owner_name:
+        return ()
+    key = _owner_key(owner_name)
+    for operator in council_operators():
+        if re.search(rf"\b{operator['pattern']}\b", key):
+            return tuple((code, "trust") for code in operator["la_codes"].split())
+    if not _COUNCIL_MARK.search(key):
+        return ()
+    stripped = re.sub(r"\(.*?\)|\s-\s.*$", " ", key)
+    stripped = re.sub(r"\s+", " ", _COUNCIL_WORDS.sub(" ", stripped)).strip()
+    # every authority of that name over time (Somerset County Council ran
+    # Somerset's homes before and after the 2023 reorganisation); a story
+    # keeps those existing on its date
+    found = _by_key().get(la_key(stripped), []) if stripped else []
+    return tuple((la.la_code, "council") for la in found)
+
+
+def derive_owner_councils(db: Database) -> None:
+    """Fill `council_operators` (the shipped list, published) and
+    `owner_councils` for every owner (upserts: nothing is removed)."""
+    upsert_rows(
+        db,
+        "council_operators",
+        [
+            {
+                "pattern": o["pattern"],
+                "la_codes": o["la_codes"],
+                "operator": o["operator"],
+                "note": o["note"],
+            }
+            for o in council_operators()
+        ],
+        ("pattern",),
+    )
+    rows = [
+        {"owner": owner_id, "la_code": code, "how": how}
+        for owner_id, name in db.execute("select id, name from owners")
+        for code, how in councils_running(name)
+    ]
+    upsert_rows(db, "owner_councils", rows, ("owner", "la_code"))

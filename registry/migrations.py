@@ -287,3 +287,54 @@ def m002_listings_and_derived_region(db: Database) -> None:
     from registry.status import derive_status
 
     derive_status(db)
+
+
+@migrations()
+def m003_councils_and_groups(db: Database) -> None:
+    """Who runs a home: owners that are a council or its children's trust
+    (`owner_councils`, derived; the trusts from the shipped
+    `council_operators` list); and owner groups loaded from a user's mapping
+    (`owner_group_rules` as loaded, with their file; `owner_groups` derived)."""
+    db.executescript(
+        """
+        CREATE TABLE council_operators (
+            pattern TEXT PRIMARY KEY,
+            la_codes TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            note TEXT
+        ) STRICT;
+
+        CREATE TABLE owner_councils (
+            owner TEXT NOT NULL REFERENCES owners(id),
+            la_code TEXT NOT NULL,
+            how TEXT NOT NULL CHECK (how IN ('council', 'trust')),
+            PRIMARY KEY (owner, la_code)
+        ) STRICT;
+
+        CREATE TABLE groups (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TABLE owner_group_rules (
+            id TEXT PRIMARY KEY,
+            match TEXT NOT NULL,
+            match_kind TEXT NOT NULL CHECK (match_kind IN ('exact', 'pattern')),
+            group_id TEXT NOT NULL REFERENCES groups(id),
+            claim_source TEXT NOT NULL,
+            source_id TEXT NOT NULL REFERENCES sources(sha256),
+            row INTEGER
+        ) STRICT;
+
+        CREATE TABLE owner_groups (
+            owner TEXT NOT NULL REFERENCES owners(id),
+            group_id TEXT NOT NULL REFERENCES groups(id),
+            rule_id TEXT NOT NULL REFERENCES owner_group_rules(id),
+            PRIMARY KEY (owner, group_id)
+        ) STRICT;
+        CREATE INDEX idx_owner_groups_group ON owner_groups(group_id);
+        """
+    )
+    from registry.la import derive_owner_councils
+
+    derive_owner_councils(db)

@@ -31,6 +31,9 @@
       plugins: { legend: { display: spec.kind !== "rating-timeline" && datasets.length > 1 } },
       scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }
     };
+    if (spec.y_label) {
+      options.scales.y.title = { display: true, text: spec.y_label };
+    }
     var type = spec.kind === "rating-timeline" ? "line" : spec.kind === "stacked-bar" ? "bar" : spec.kind;
     if (spec.kind === "stacked-bar") {
       options.scales = { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } };
