@@ -17,6 +17,7 @@ import re
 from urllib.parse import quote
 
 import markupsafe
+from datasette.database import QueryInterrupted
 from datasette.utils import path_from_row_pks
 from datasette.utils.asgi import NotFound, Response
 
@@ -353,10 +354,115 @@ async def owner_page(datasette, request):
     )
 
 
+LA_PAGE_SIZE = 100
+
+
+def page_number(request):
+    """``?page=N`` (1 when absent); NotFound for anything but a whole number
+    from 1."""
+    text = request.args.get("page") or "1"
+    if not text.isdigit() or int(text) < 1:
+        raise NotFound("A page number is a whole number from 1")
+    return int(text)
+
+
+def page_links(path, page, pages):
+    """Links to the first, previous, next and last page, and where we are."""
+    return {
+        "page": page,
+        "pages": pages,
+        "first": f"{path}?page=1" if page > 1 else None,
+        "previous": f"{path}?page={page - 1}" if page > 1 else None,
+        "next": f"{path}?page={page + 1}" if page < pages else None,
+        "last": f"{path}?page={pages}" if page < pages else None,
+    }
+
+
+def rating_mix_counts(rows):
+    """rating_mix of grouped rows: each row's latest_judgement counts as
+    many times as its ``homes``."""
+    mix = dict.fromkeys(MIX_ORDER, 0)
+    for row in rows:
+        for judgement, count in rating_mix([row]).items():
+            mix[judgement] += count * row["homes"]
+    return mix
+
+
+async def la_homes(db, code, page):
+    """The homes of a local authority for its page: counts over all of them
+    (in SQL), and one page of LA_PAGE_SIZE rows in the order homes_of gives
+    them (homes on Ofsted's newest list first, then by sector and URN)."""
+    listed_homes = (
+        f"select h.urn, h.places, h.latest_judgement, {IS_LISTED}"
+        " from homes h where h.la_code = :value"
+    )
+    totals = (
+        await rows(
+            db,
+            "select count(*) as total, coalesce(sum(is_listed), 0) as listed,"
+            " coalesce(sum(case when is_listed then places end), 0) as places"
+            f" from ({listed_homes})",
+            {"value": code},
+        )
+    )[0]
+    mix = rating_mix_counts(
+        await rows(
+            db,
+            "select latest_judgement, count(*) as homes"
+            f" from ({listed_homes}) where is_listed group by latest_judgement",
+            {"value": code},
+        )
+    )
+    pages = max(1, -(-totals["total"] // LA_PAGE_SIZE))
+    if page > pages:
+        raise NotFound(f"There are {pages} pages of homes for {code}")
+    homes = await rows(
+        db,
+        "select h.urn, h.sector, h.local_authority, h.la_code, h.region, h.places,"
+        " h.latest_judgement, h.latest_full_inspection_date, h.status, h.last_seen,"
+        f" h.owner, o.name as owner_name, {IS_LISTED}"
+        " from homes h left join owners o on o.id = h.owner"
+        " where h.la_code = :value order by is_listed desc, h.sector, h.urn"
+        " limit :limit offset :offset",
+        {"value": code, "limit": LA_PAGE_SIZE, "offset": (page - 1) * LA_PAGE_SIZE},
+    )
+    return {
+        "homes": homes,
+        "total": totals["total"],
+        "listed": totals["listed"],
+        "places": totals["places"],
+        "mix": mix,
+        "mix_chart": _mix_chart(mix),
+        "per_page": LA_PAGE_SIZE,
+        "first_row": (page - 1) * LA_PAGE_SIZE + 1,
+        **page_links(f"/la/{quote(code)}", page, pages),
+    }
+
+
+def busy():
+    """What a page says when one of its queries ran out of time (the server
+    is busy): 503 with Retry-After, never an uncaught error (a 500)."""
+    return Response.html(
+        "<!DOCTYPE html><title>Busy: try again</title>"
+        "<p>The server is busy and this page took too long to build. "
+        "Try again in a few seconds.</p>",
+        status=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 async def la_page(datasette, request):
+    try:
+        return await _la_page(datasette, request)
+    except QueryInterrupted:
+        return busy()
+
+
+async def _la_page(datasette, request):
     code = request.url_vars["la_code"]
     if not LA_CODE.match(code):
         raise NotFound("Not a local authority code")
+    page = page_number(request)
     name, db = registry_database(datasette)
     await check_can_view(datasette, request, name)
     found = await rows(
@@ -364,7 +470,7 @@ async def la_page(datasette, request):
     )
     if not found:
         raise NotFound(f"No local authority {code!r} in this registry")
-    homes = await homes_of(db, "h.la_code = :value", code, "h.sector")
+    homes = await la_homes(db, code, page)
     missing = await missing_by_year(db, "la_code = :code", {"code": code})
     return Response.html(
         await datasette.render_template(
@@ -382,32 +488,41 @@ async def la_page(datasette, request):
 
 
 async def overview_page(datasette, request):
+    try:
+        return await _overview_page(datasette, request)
+    except QueryInterrupted:
+        return busy()
+
+
+async def _overview_page(datasette, request):
     name, db = registry_database(datasette)
     await check_can_view(datasette, request, name)
     national = await missing_by_year(db, "geographic_level = 'National'", {})
     by_sector = await rows(
         db,
-        "select coalesce(sector, 'Unknown') as sector, latest_judgement"
-        f" from home_snapshots where as_at = {NEWEST_LIST}",
+        "select coalesce(sector, 'Unknown') as sector, latest_judgement,"
+        f" count(*) as homes from home_snapshots where as_at = {NEWEST_LIST}"
+        " group by 1, 2",
     )
-    sectors = {}
-    for row in by_sector:
-        sectors.setdefault(row["sector"], []).append(row)
-    sector_mix = {
-        sector: rating_mix(items) for sector, items in sorted(sectors.items())
-    }
     regions = await rows(
         db,
         "select coalesce(region, 'Unknown') as region, count(*) as homes,"
         f" sum(places) as places from home_snapshots where as_at = {NEWEST_LIST}"
         " group by 1 order by homes desc, region",
     )
+    newest_list = (await rows(db, f"select {NEWEST_LIST} as d"))[0]["d"]
+    sectors = {}
+    for row in by_sector:
+        sectors.setdefault(row["sector"], []).append(row)
+    sector_mix = {
+        sector: rating_mix_counts(items) for sector, items in sorted(sectors.items())
+    }
     return Response.html(
         await datasette.render_template(
             "ofsted_overview.html",
             {
                 "database": name,
-                "newest_list": (await rows(db, f"select {NEWEST_LIST} as d"))[0]["d"],
+                "newest_list": newest_list,
                 "national": national,
                 "missing_chart": _missing_chart(national),
                 "sector_mix": sector_mix,
