@@ -12,6 +12,10 @@ Tables (migration set ``ofsted-homes-reports``):
 * ``requirements``: statutory requirements and recommendations;
 * ``report_disagreements``: where a report's judgement differs from the
   spreadsheet's for the same inspection;
+* ``report_checks``: every field a report gives, checked against the
+  spreadsheets for the same inspection (the accuracy scoreboard, with the
+  views ``report_accuracy``, ``report_accuracy_by_field``,
+  ``report_accuracy_disagreements``: see ``registry.accuracy``);
 * ``pdf_errors``: every PDF that could not be read, with its class
   (``not_pdf``, ``truncated``, ``encrypted``, ``too_large``, ``too_many_pages``,
   ``timeout``, ``memory``, ``parse_error``, ``empty_text``,
@@ -199,6 +203,15 @@ def m003_pdf_errors_is_current(db: Database) -> None:
     db.execute(
         "ALTER TABLE pdf_errors ADD COLUMN is_current INTEGER NOT NULL DEFAULT 1"
     )
+
+
+@migrations()
+def m004_report_checks(db: Database) -> None:
+    """The accuracy scoreboard: every report field checked against the
+    spreadsheets, and its summary views (see ``registry.accuracy``)."""
+    from registry.accuracy import create_schema
+
+    create_schema(db)
 
 
 # ------------------------------------------------------------------ writing
@@ -592,6 +605,9 @@ def link_reports(db: Database) -> int:
     )
     _observe_linked(db)
     _record_disagreements(db)
+    from registry.accuracy import record_report_checks
+
+    record_report_checks(db, now=utc_now())
     return linked
 
 

@@ -487,6 +487,10 @@ def build_registry(path: Path, *, is_sample: bool = True) -> Path:
             pk=("year", "area_code", "measure", "release"),
         )
         _incident_counts(db)
+        # issue 13: the accuracy scoreboard, as a load computes it
+        from registry.accuracy import record_report_checks
+
+        record_report_checks(db, now="2026-01-01T00:00:00Z")
         db["problems"].upsert_all(
             [
                 {

@@ -131,6 +131,32 @@ def test_journalist_path(page, live_server):
     assert page.locator("figure.ofsted-chart[data-drawn=true]").count() == 3
     shot(page, "07-overview")
 
+    # The accuracy scoreboard (issue 13): how far report-derived fields agree
+    # with Ofsted's spreadsheets, and how incident rows were matched.
+    page.goto(live_server + "/accuracy")
+    assert page.locator("h1").first.inner_text() == (
+        "How far to trust what the registry reads from reports"
+    )
+    fields = "table.ofsted-accuracy-fields tr[data-field={}] td"
+    # compared, agree, disagree, empty
+    assert page.locator(fields.format("inspection_date")).all_inner_texts()[:4] == [
+        "6",
+        "6",
+        "0",
+        "0",
+    ]
+    # the fixture reports give no places: the reader's field is empty
+    assert page.locator(fields.format("places")).all_inner_texts()[:4] == [
+        "6",
+        "0",
+        "0",
+        "6",
+    ]
+    incidents = page.locator("table.ofsted-accuracy-incidents tbody tr")
+    assert "Cleveland Police FOI 123/24" in incidents.first.inner_text()
+    assert "1 (100.0%)" in incidents.first.inner_text()
+    shot(page, "07b-accuracy")
+
     # 7. Download a CSV of the inspections.
     page.goto(live_server + "/registry/inspections")
     page.check("#export input[name=_dl]")

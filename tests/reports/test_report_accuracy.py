@@ -1,0 +1,300 @@
+"""The accuracy scoreboard (registry.accuracy): report fields checked against
+Ofsted's spreadsheets, on fixture reports loaded by the real loader beside a
+spreadsheet built to agree on some and disagree on others; published as
+views, a canned query and the /accuracy page."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from extract.reports import EXTRACTOR_VERSION
+from registry.accuracy import record_report_checks, scoreboard
+from registry.cli import cli
+from registry.db import open_registry
+from registry.reports import link_reports
+from registry.serve import make_datasette
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+PDFS = sorted((FIXTURES / "pdfs").glob("*.pdf"))
+HEADER = (
+    (FIXTURES / "spreadsheets" / "inspections-2017-18-layout.csv").open().readline()
+)
+
+
+def _row(urn, kind, day, overall, helped, leaders, owner, places, n) -> str:
+    return (
+        f"Ofsted Social Care Provider Webpage,{urn},,Children's home,Active,REDACTED,"
+        "REDACTED,REDACTED,REDACTED,REDACTED,REDACTED,North West,North West,Lancashire,"
+        f"Lancaster,Private,{places},{owner},{kind},{day},{day},{10050000 + n},"
+        f"{overall},,,{helped},{leaders}\n"
+    )
+
+
+# What the fixture reports say (tests/fixtures/expected) against the rows below:
+#  SC123456 (SCCIF, 7-8 Nov 2023): everything agrees ("Ltd" is "Limited").
+#  2610709 (SCCIF, 30 Oct-1 Nov 2023): overall Inadequate in the report,
+#    Requires improvement in the sheet; another owner; 6 places, not 5.
+#  SC041234 (2014, 19-20 May 2014): the sheet dates it 23 May, so the report is
+#    not linked and is compared with the nearest inspection: the date differs.
+#  1027158 (interim, 12 Mar 2019): the sheet calls it a full inspection judged
+#    Good; the report an interim one, sustained effectiveness.
+#  SC987654 (assurance visit, 1 Dec 2020): the sheet has a judgement the
+#    report does not give: the reader's field is empty.
+ROWS = [
+    (
+        "SC123456",
+        "Full inspection",
+        "07/11/2023",
+        "Good",
+        "Good",
+        "Requires improvement to be good",
+        "Horizon Care and Education Group Ltd",
+        3,
+    ),
+    (
+        "2610709",
+        "Full inspection",
+        "31/10/2023",
+        "Requires improvement to be good",
+        "Inadequate",
+        "Inadequate",
+        "Other Care Ltd",
+        6,
+    ),
+    (
+        "SC041234",
+        "Full inspection",
+        "23/05/2014",
+        "Adequate",
+        "Adequate",
+        "Good",
+        "Bluebell Residential Care Ltd",
+        6,
+    ),
+    (
+        "1027158",
+        "Full inspection",
+        "12/03/2019",
+        "Good",
+        "Good",
+        "Good",
+        "Northamptonshire County Council",
+        2,
+    ),
+    (
+        "SC987654",
+        "Assurance visit",
+        "01/12/2020",
+        "Good",
+        "",
+        "",
+        "Horizon Care and Education Group Limited",
+        3,
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("accuracy")
+    sheet = folder / "inspections-2023-24.csv"
+    sheet.write_text(
+        HEADER + "".join(_row(*row, n) for n, row in enumerate(ROWS)), encoding="utf-8"
+    )
+    path = folder / "registry.db"
+    result = CliRunner().invoke(
+        cli,
+        ["load", str(path), str(sheet), *map(str, PDFS), "--silent"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def _copy(registry: Path, tmp_path: Path) -> Path:
+    """A copy through SQLite's backup (the registry is in WAL mode)."""
+    path = tmp_path / "copy.db"
+    source, target = sqlite3.connect(registry), sqlite3.connect(path)
+    source.backup(target)
+    source.close()
+    target.close()
+    return path
+
+
+def _outcomes(db) -> dict[tuple[str, str], tuple]:
+    return {
+        (r["urn"], r["field"]): (r["outcome"], r["report_value"], r["official_value"])
+        for r in db.query("select * from report_checks")
+    }
+
+
+def test_every_field_of_every_report_is_checked(registry: Path) -> None:
+    db = open_registry(registry)
+    assert db["report_checks"].count == 7 * len(PDFS)
+    assert {r["extractor_version"] for r in db["report_checks"].rows} == {
+        EXTRACTOR_VERSION
+    }
+    checks = _outcomes(db)
+    # the report that agrees in everything
+    assert {checks["SC123456", f][0] for f in _fields()} == {"agree"}
+    # the sheet's "Ltd" is the same owner as the report's "Limited"
+    assert checks["SC123456", "registered_provider"][1] == (
+        "Horizon Care and Education Group Limited"
+    )
+    # built to disagree
+    assert checks["2610709", "judgement"] == (
+        "disagree",
+        "Inadequate",
+        "Requires improvement to be good",
+    )
+    assert checks["2610709", "helped_and_protected"][0] == "agree"
+    assert checks["2610709", "registered_provider"][0] == "disagree"
+    assert checks["2610709", "places"] == ("disagree", "5", "6")
+    assert checks["2610709", "inspection_date"] == (
+        "agree",
+        "2023-10-30 to 2023-11-01",
+        "2023-10-31",
+    )
+    assert checks["SC041234", "inspection_date"] == (
+        "disagree",
+        "2014-05-19 to 2014-05-20",
+        "2014-05-23",
+    )
+    assert checks["SC041234", "judgement"][0] == "agree"
+    assert checks["1027158", "inspection_type"] == (
+        "disagree",
+        "Interim inspection",
+        "Full inspection",
+    )
+    assert checks["1027158", "judgement"] == (
+        "disagree",
+        "Sustained effectiveness",
+        "Good",
+    )
+    assert checks["SC987654", "judgement"] == ("report_empty", None, "Good")
+    assert checks["SC987654", "helped_and_protected"][0] == "not_checked"
+    # no spreadsheet row at all: nothing to compare with
+    assert {checks["SC035111", f][0] for f in _fields()} == {"not_checked"}
+
+
+def _fields() -> tuple[str, ...]:
+    from registry.accuracy import FIELDS
+
+    return FIELDS
+
+
+def test_the_scoreboard_counts_them(registry: Path) -> None:
+    db = open_registry(registry)
+    board = {r["field"]: r for r in scoreboard(db)["by_field"]}
+    judgement = board["judgement"]
+    # agree: SC123456, SC041234; disagree: 2610709, 1027158; empty: SC987654
+    assert (
+        judgement["compared"],
+        judgement["agree"],
+        judgement["disagree"],
+        judgement["report_empty"],
+    ) == (5, 2, 2, 1)
+    assert judgement["agree_pct"] == 50.0 and judgement["right_of_compared_pct"] == 40.0
+    assert (
+        board["inspection_date"]["agree"],
+        board["inspection_date"]["disagree"],
+    ) == (
+        4,
+        1,
+    )
+    assert board["places"]["disagree"] == 1
+    layouts = {
+        (r["field"], r["layout"]): r["disagree"]
+        for r in db.query("select * from report_accuracy_by_layout")
+    }
+    assert layouts["judgement", "interim"] == 1 and layouts["judgement", "2014"] == 0
+    listed = {
+        (r["urn"], r["field"])
+        for r in db.query("select * from report_accuracy_disagreements")
+    }
+    assert listed == {
+        ("2610709", "judgement"),
+        ("2610709", "registered_provider"),
+        ("2610709", "places"),
+        ("SC041234", "inspection_date"),
+        ("1027158", "inspection_type"),
+        ("1027158", "judgement"),
+    }
+    # the older table of judgement disagreements still lists its linked case
+    assert {(r["urn"], r["field"]) for r in db["report_disagreements"].rows} >= {
+        ("2610709", "judgement")
+    }
+
+
+def test_checking_again_changes_nothing(registry: Path, tmp_path: Path) -> None:
+    db = open_registry(_copy(registry, tmp_path))
+    before = list(db.query("select * from report_checks order by id"))
+    assert len(before) == 7 * len(PDFS)
+    with db.conn:
+        link_reports(db)
+        assert record_report_checks(db, now="later") == 0
+    assert list(db.query("select * from report_checks order by id")) == before
+
+
+def test_a_corrected_spreadsheet_changes_the_check_and_keeps_the_row(
+    registry: Path, tmp_path: Path
+) -> None:
+    db = open_registry(_copy(registry, tmp_path))
+    count = db["report_checks"].count
+    with db.conn:
+        db.execute(
+            "update inspection_observations set judgement = 'Inadequate' "
+            "where urn = '2610709'"
+        )
+        assert record_report_checks(db, now="later") == 1
+    assert _outcomes(db)["2610709", "judgement"][0] == "agree"
+    assert db["report_checks"].count == count
+
+
+def test_a_new_reader_version_adds_its_own_rows(registry: Path, tmp_path: Path):
+    db = open_registry(_copy(registry, tmp_path))
+    with db.conn:
+        db.execute(
+            "update reports set extractor_version = 'next' where urn = '2610709'"
+        )
+        assert record_report_checks(db, now="later") == 7
+    versions = {
+        r["extractor_version"]
+        for r in db.query("select * from report_checks where urn = '2610709'")
+    }
+    assert versions == {EXTRACTOR_VERSION, "next"}
+    # the current view counts each report once, with its current reading
+    board = {r["field"]: r for r in scoreboard(db)["by_field"]}
+    assert board["judgement"]["compared"] == 5
+
+
+async def test_accuracy_page_and_query(registry: Path) -> None:
+    ds = make_datasette(registry)
+    page = await ds.client.get("/accuracy")
+    assert page.status_code == 200
+    html = page.text
+    assert "How far to trust what the registry reads from reports" in html
+    assert '<tr data-field="judgement">' in html
+    assert "Requires improvement to be good" in html  # a disagreement listed
+    assert "6 disagreements" in html
+    assert "/home/2610709" in html
+    query = await ds.client.get(
+        "/registry/report_accuracy.json?field=judgement&_shape=array"
+    )
+    assert query.status_code == 200
+    rows = query.json()
+    assert {r["field"] for r in rows} == {"judgement"}
+    assert sum(r["disagree"] for r in rows) == 2
+    assert sum(r["agree"] for r in rows) == 2
+
+
+async def test_accuracy_page_on_an_empty_registry(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    open_registry(path).close()
+    page = await make_datasette(path).client.get("/accuracy")
+    assert page.status_code == 200
+    assert "No report has been compared yet" in page.text
