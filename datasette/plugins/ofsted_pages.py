@@ -659,6 +659,7 @@ def register_routes():
         (r"^/la/(?P<la_code>[^/]+)$", la_page),
         (r"^/overview$", overview_page),
         (r"^/search$", search_page),
+        (r"^/accuracy$", accuracy_page),  # issue 13: see the accuracy block below
     ]
 
 
@@ -703,3 +704,79 @@ def render_cell(value, column, table):
             f'<a href="{markupsafe.escape(href)}">{markupsafe.escape(value)}</a>'
         )
     return None
+
+
+# --------------------------------------------------------------------------
+# /accuracy (issue 13): how far to trust report-derived fields. The figures
+# are registry.accuracy's views; this block only reads and shows them.
+# --------------------------------------------------------------------------
+
+ACCURACY_FIELDS = (
+    "inspection_date",
+    "inspection_type",
+    "judgement",
+    "helped_and_protected",
+    "leaders_and_managers",
+    "registered_provider",
+    "places",
+)
+ACCURACY_DISAGREEMENTS_SHOWN = 200
+
+
+async def accuracy_page(datasette, request):
+    name, db = registry_database(datasette)
+    await check_can_view(datasette, request, name)
+    views = set(await db.view_names())
+    by_field, by_layout, disagreements, incidents, monitors = [], [], [], [], []
+    disagreement_count = 0
+    if "report_accuracy_by_field" in views:
+        found = {
+            r["field"]: r
+            for r in await rows(db, "select * from report_accuracy_by_field")
+        }
+        by_field = [found[f] for f in ACCURACY_FIELDS if f in found]
+        by_layout = await rows(
+            db,
+            "select * from report_accuracy_by_layout"
+            " order by field, layout, extractor_version",
+        )
+        disagreement_count = (
+            await rows(db, "select count(*) as n from report_accuracy_disagreements")
+        )[0]["n"]
+        disagreements = await rows(
+            db,
+            "select * from report_accuracy_disagreements"
+            " order by inspection_date desc, urn, field limit :limit",
+            {"limit": ACCURACY_DISAGREEMENTS_SHOWN},
+        )
+    if "incident_match_accuracy" in views:
+        incidents = await rows(
+            db, "select * from incident_match_accuracy order by source_name"
+        )
+    if await has_table(db, "crawl_monitors") and await has_table(db, "crawls"):
+        monitors = await rows(
+            db,
+            "select c.id as crawl, c.started_at, m.monitor, m.description, m.count,"
+            " m.seen, round(100.0 * m.share, 1) as percent,"
+            " round(100.0 * m.floor, 1) as floor_percent, m.verdict"
+            " from crawl_monitors m join crawls c on c.id = m.crawl_id"
+            " where c.id = (select crawl_id from crawl_monitors m2"
+            " join crawls c2 on c2.id = m2.crawl_id order by c2.started_at desc limit 1)"
+            " order by m.page_kind, m.monitor",
+        )
+    return Response.html(
+        await datasette.render_template(
+            "ofsted_accuracy.html",
+            {
+                "database": name,
+                "by_field": by_field,
+                "by_layout": by_layout,
+                "disagreements": disagreements,
+                "disagreement_count": disagreement_count,
+                "disagreements_shown": ACCURACY_DISAGREEMENTS_SHOWN,
+                "incidents": incidents,
+                "monitors": monitors,
+            },
+            request=request,
+        )
+    )
