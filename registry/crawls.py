@@ -63,7 +63,8 @@ class Thresholds:
     max_error_share: float = 0.01  # errors and invalid items per request
     max_missing_share: float = 0.10  # homes newly missing in one refresh
     min_homes_listed: int = 1  # a full crawl's search must list at least this
-    min_share: float = 0.95  # floor of every coverage share (fetched, understood, read)
+    min_share: float = 0.95  # floor of the page coverage shares (fetched, understood)
+    min_report_share: float = 0.95  # floor of report PDFs fetched and read
     max_not_found_share: float = 0.05  # dead provider pages or report links
     min_field_fill: float = 0.90  # floor of the fill of each field relied on
     max_fill_drop: float = 0.25  # largest fall of any share since the last good crawl
@@ -562,7 +563,7 @@ def compute_monitors(crawl: Crawl, data_dir: Path) -> list[dict]:
             None,
             len(stored & to_fetch),
             len(to_fetch),
-            floor="min_share",
+            floor="min_report_share",
             describe="new report links whose PDF was fetched",
         ),
         _monitor(
@@ -654,7 +655,7 @@ def read_monitors(crawl: Crawl, db: Database) -> list[dict]:
             None,
             len(rows),
             len(digests),
-            floor="min_share",
+            floor="min_report_share",
             describe="fetched PDFs the report reader read",
         )
     ]
@@ -737,6 +738,8 @@ def judge_monitors(
                     f"monitor search.homes_listed: the search listed {m['count']} homes, "
                     f"fewer than the floor of {thresholds.min_homes_listed} (min_homes_listed)"
                 )
+        elif m["floor_setting"] and not m["floor"]:
+            pass  # a floor set to 0 turns the monitor off (a deliberate status walk)
         elif (
             share is not None
             and m["floor"] is not None

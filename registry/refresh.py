@@ -459,6 +459,13 @@ def _setting(_ctx, _param, values: tuple[str, ...]) -> dict[str, str]:
     "PDFs fetched and read [default: 0.95]",
 )
 @click.option(
+    "--min-report-share",
+    type=float,
+    help="Floor of the share of new report links whose PDF was fetched, and of "
+    "fetched PDFs read; 0 allows a status walk (-s OFSTED_DOWNLOAD_REPORTS=False) "
+    "[default: 0.95]",
+)
+@click.option(
     "--min-field-fill",
     type=float,
     help="Floor of the fill of each field relied on (title, report type, "
@@ -502,6 +509,7 @@ def refresh_command(
     sample,
     min_homes_ratio,
     min_share,
+    min_report_share,
     min_field_fill,
     max_fill_drop,
     max_not_found_share,
@@ -537,6 +545,7 @@ def refresh_command(
     given = {
         "min_homes_ratio": min_homes_ratio,
         "min_share": min_share,
+        "min_report_share": min_report_share,
         "min_field_fill": min_field_fill,
         "max_fill_drop": max_fill_drop,
         "max_not_found_share": max_not_found_share,
