@@ -727,6 +727,12 @@ def _record_disagreements(db: Database) -> None:
 @click.argument("pdf", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--text/--no-text", default=False, help="Include the text of every page")
 @click.option(
+    "--explain",
+    is_flag=True,
+    help="For each field, show the page and the printed text it came from "
+    "(and why an empty field is empty) instead of JSON",
+)
+@click.option(
     "--sandbox/--no-sandbox",
     default=True,
     help="Parse in a child process with memory and time limits (default)",
@@ -734,7 +740,7 @@ def _record_disagreements(db: Database) -> None:
 @click.option("--timeout", type=float, default=90.0, help="Wall-clock limit in seconds")
 @click.option("--memory-mb", type=int, default=1024, help="Memory limit in MB")
 def extract_report_command(
-    pdf: Path, text: bool, sandbox: bool, timeout: float, memory_mb: int
+    pdf: Path, text: bool, explain: bool, sandbox: bool, timeout: float, memory_mb: int
 ) -> None:
     """Print what a report PDF says, as JSON (a debugging aid).
 
@@ -746,6 +752,7 @@ def extract_report_command(
 
     \b
         ofsted-homes extract-report report.pdf
+        ofsted-homes extract-report --explain report.pdf
     """
     from extract.reports import extract_report
     from extract.sandbox import run_sandboxed
@@ -765,6 +772,11 @@ def extract_report_command(
     if report is None:
         _print_error(pdf, kind or "parse_error", message or "")
         sys.exit(1)
+    if explain:
+        from extract.report_explain import explain_text
+
+        click.echo(explain_text(report, pdf.name))
+        return
     data = dataclasses.asdict(report)
     if not text:
         data.pop("page_texts", None)
