@@ -30,10 +30,13 @@
   alternate links from the request's ``Host`` header, in responses cached for
   an hour: here they are built from the configured ``public_url``, or are
   relative.
-* **CSV cannot carry formulas.** Every CSV Datasette writes (tables, canned
-  queries, arbitrary SQL, streamed) goes through ``neutralise``: a text cell
-  that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets
-  a leading ``'`` (as OWASP recommends for CSV injection). JSON is unchanged.
+* **CSV cannot carry formulas.** Every CSV response (tables, canned queries
+  and their full exports, arbitrary SQL, streamed) is rewritten as it streams
+  (``CsvNeutraliser``): a cell that starts with ``=``, ``+``, ``-``, ``@``, a
+  tab or a carriage return gets a leading ``'``, as OWASP recommends for CSV
+  injection; a cell that is only a number (``-5``, ``+1.5e3``) is left alone,
+  as a spreadsheet reads it as that number and runs nothing. JSON is
+  unchanged.
 * **Public mode hides the server's insides**: ``/-/databases`` without file
   paths, ``/-/versions`` without SQLite's compile options.
 * **Security headers** on every response, for when no proxy adds them: a
@@ -46,13 +49,14 @@
 """
 
 import base64
-import csv as _csv
+import codecs
+import csv
 import hashlib
+import io
 import json
-from types import SimpleNamespace
+import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
-from datasette.views import base as datasette_views_base
 from datasette.views.base import DatasetteError
 from datasette.views.special import JsonDataView
 
@@ -101,36 +105,85 @@ SECURITY_HEADERS = [
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def neutralise(cell):
-    """A CSV cell a spreadsheet will not run: text starting with a formula
-    character gets a leading single quote. Numbers are left alone (a
+    """A CSV cell a spreadsheet will not run: one starting with a formula
+    character gets a leading single quote, unless it is only a number (a
     negative number is not a formula)."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+    if (
+        isinstance(cell, str)
+        and cell.startswith(FORMULA_STARTS)
+        and not NUMBER.fullmatch(cell)
+    ):
         return "'" + cell
     return cell
 
 
-class _SafeWriter:
-    def __init__(self, writer):
-        self._writer = writer
+class CsvNeutraliser:
+    """Rewrites a CSV body as it streams: complete records are parsed (the
+    csv module, so quoted fields, commas and newlines inside cells are
+    understood), their cells neutralised and written back; an unfinished
+    record waits for the next chunk. Works on any CSV, whoever wrote it."""
 
-    def writerow(self, row):
-        return self._writer.writerow([neutralise(cell) for cell in row])
+    def __init__(self):
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.pending = ""
 
-    def writerows(self, rows):
-        return self._writer.writerows([[neutralise(c) for c in r] for r in rows])
+    def feed(self, data: bytes, final: bool = False) -> bytes:
+        text = self.pending + self.decoder.decode(data, final)
+        lines = [line + "\n" for line in text.split("\n")]
+        lines[-1] = lines[-1][:-1]  # after the last newline: unfinished
+        if not final:
+            # Whole records only: a record ends at a newline outside quotes,
+            # that is where the count of quote characters so far is even.
+            quotes = sum(line.count('"') for line in lines[:-1])
+            cut = len(lines) - 1
+            while quotes % 2 and cut > 0:
+                cut -= 1
+                quotes -= lines[cut].count('"')
+            ready, self.pending = lines[:cut], "".join(lines[cut:])
+        else:
+            ready, self.pending = [line for line in lines if line], ""
+        out = io.StringIO()
+        # CRLF, as RFC 4180 says: the writer then quotes a cell holding a
+        # carriage return, which a spreadsheet would take for a new row.
+        writer = csv.writer(out, lineterminator="\r\n")
+        for row in read_records(ready):
+            writer.writerow([neutralise(cell) for cell in row])
+        return out.getvalue().encode("utf-8")
 
 
-def _safe_csv_writer(*args, **kwargs):
-    return _SafeWriter(_csv.writer(*args, **kwargs))
+_BARE_CR = "\ue000"
 
 
-# datasette/views/base.py writes every CSV (DataView.as_csv) with
-# ``csv.writer``; its module sees this one instead.
-datasette_views_base.csv = SimpleNamespace(
-    **{name: getattr(_csv, name) for name in dir(_csv) if not name.startswith("_")},
-)
-datasette_views_base.csv.writer = _safe_csv_writer
+def read_records(lines):
+    """csv.reader over ``lines``. A CSV written with ``\\n`` line ends may
+    hold a bare carriage return in an unquoted cell (the csv module does not
+    quote it then), which the reader refuses: it is kept inside its cell, and
+    the CRLF writer quotes that cell, so no spreadsheet starts a row there."""
+    try:
+        return list(csv.reader(lines))
+    except csv.Error:
+        marked = [line.replace("\r\n", "\n").replace("\r", _BARE_CR) for line in lines]
+        return [
+            [cell.replace(_BARE_CR, "\r") for cell in row] for row in csv.reader(marked)
+        ]
+
+
+def is_csv_response(scope, headers):
+    content_type = b""
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            content_type = value.lower()
+    if content_type.startswith(b"text/csv"):
+        return True
+    if not content_type.startswith(b"text/plain"):
+        return False
+    query = scope.get("query_string", b"")
+    return scope["path"].endswith(".csv") or b"_format=csv" in query
+
 
 # ---------------------------------------------------------------- requests
 
@@ -216,11 +269,13 @@ def declared_length(headers):
     return None
 
 
-def with_headers(send, path):
+def with_headers(send, scope):
+    path = scope["path"]
     refused = False
+    rewriter = None
 
     async def sender(message):
-        nonlocal refused
+        nonlocal refused, rewriter
         if refused:
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 await send({"type": "http.response.body", "body": b""})
@@ -241,9 +296,17 @@ def with_headers(send, path):
                 (name, same_origin(value) if name.lower() == b"location" else value)
                 for name, value in message.get("headers", [])
             ]
+            if is_csv_response(scope, headers):
+                rewriter = CsvNeutraliser()
+                # The body changes length: it is streamed instead.
+                headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
             names = {name.lower() for name, _ in headers}
             extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
             message = {**message, "headers": [*headers, *extra]}
+        elif message["type"] == "http.response.body" and rewriter is not None:
+            final = not message.get("more_body", False)
+            body = rewriter.feed(message.get("body", b""), final=final)
+            message = {**message, "body": body}
         await send(message)
 
     return sender
@@ -321,7 +384,7 @@ def asgi_wrapper(datasette):
                 return
             running += gated
             try:
-                await app(scope, receive, with_headers(send, scope["path"]))
+                await app(scope, receive, with_headers(send, scope))
             finally:
                 running -= gated
 

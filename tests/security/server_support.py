@@ -99,9 +99,12 @@ class Server:
     def get(self, path: str, **kwargs) -> Reply:
         return self.request("GET", path, **kwargs)
 
-    def sql(self, sql: str, fmt: str = ".json", **params) -> Reply:
+    def sql(self, sql: str, fmt: str = ".json", cookies=None, **params) -> Reply:
+        """Arbitrary SQL against the served database, in format ``fmt``."""
         database = tilde_encode(self.db_path.stem)
-        return self.get(f"/{database}{fmt}", params={"sql": sql, **params})
+        return self.get(
+            f"/{database}{fmt}", params={"sql": sql, **params}, cookies=cookies
+        )
 
     def post_form(self, path: str, form: dict, *, source="127.0.0.1", cookies=None):
         """A form POST as a browser sends it: the CSRF token from the page."""
