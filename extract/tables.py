@@ -49,7 +49,7 @@ MAX_COLUMNS = 2_000
 #: Most cells all the sheets of one workbook may imply together.
 MAX_WORKBOOK_CELLS = 5_000_000
 #: Most uncompressed bytes of sheet XML read while checking one workbook.
-MAX_XML_BYTES = 1 << 30
+MAX_XML_BYTES = 512 << 20
 #: Address space of the child process that reads a workbook.
 READ_MEMORY_BYTES = 1536 << 20
 #: CPU seconds and wall-clock seconds the child may spend on one workbook.
@@ -380,9 +380,12 @@ def _child_main(conn, path: str) -> None:
 
 
 def _context() -> multiprocessing.context.BaseContext:
+    # A process forked by multiprocessing (the loader's read-ahead worker)
+    # inherits its parent's fork server but cannot wait on it: spawn there.
     methods = multiprocessing.get_all_start_methods()
+    top_level = multiprocessing.parent_process() is None
     return multiprocessing.get_context(
-        "forkserver" if "forkserver" in methods else "spawn"
+        "forkserver" if "forkserver" in methods and top_level else "spawn"
     )
 
 
