@@ -442,11 +442,11 @@ def register_routes(datasette):
 def client_error(exception):
     """The 400 message for an exception that is the request's fault."""
     # Datasette 0.65.5 raises a bare DatasetteError (a 500) for
-    # ?_sort=<no such column>.
+    # ?_sort=<no such column> and a _through with no such foreign key.
     if (
         isinstance(exception, DatasetteError)
         and exception.status == 500
-        and str(exception.message).startswith("Cannot sort")
+        and str(exception.message).startswith(("Cannot sort", "Invalid _through"))
     ):
         return exception.message
     # ?_json=<column> on a value nested thousands deep.
