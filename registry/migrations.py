@@ -338,3 +338,35 @@ def m003_councils_and_groups(db: Database) -> None:
     from registry.la import derive_owner_councils
 
     derive_owner_councils(db)
+
+
+@migrations()
+def m004_indexes_for_stories(db: Database) -> None:
+    """Indexes for the published pages and stories at ten times today's size
+    (bench/bench_serve.py --scale 10): the Ofsted list in force on a date by
+    the columns the stories count (covering, so a story never reads the
+    snapshot rows themselves); full inspections newest first and each home's
+    full inspections by date (downgrades, flagged_homes); the columns the
+    homes and inspections tables are faceted on; DfE figures by local
+    authority and measure (home and LA pages, flagged_homes)."""
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS idx_home_snapshots_list_la
+            ON home_snapshots(as_at, la_code, sector, places, is_independent,
+                              latest_judgement);
+        CREATE INDEX IF NOT EXISTS idx_home_snapshots_list_sector
+            ON home_snapshots(as_at, sector, region, places, is_independent,
+                              latest_judgement, owner, region_is_derived);
+        CREATE INDEX IF NOT EXISTS idx_inspections_full_newest
+            ON inspections(event_type, inspection_date DESC, urn, judgement);
+        CREATE INDEX IF NOT EXISTS idx_inspections_urn_type
+            ON inspections(urn, event_type, inspection_date, judgement);
+        CREATE INDEX IF NOT EXISTS idx_inspections_judgement ON inspections(judgement);
+        CREATE INDEX IF NOT EXISTS idx_homes_sector ON homes(sector);
+        CREATE INDEX IF NOT EXISTS idx_homes_region ON homes(region);
+        CREATE INDEX IF NOT EXISTS idx_homes_latest_judgement ON homes(latest_judgement);
+        CREATE INDEX IF NOT EXISTS idx_homes_status ON homes(status);
+        CREATE INDEX IF NOT EXISTS idx_la_missing_stats_la_measure
+            ON la_missing_stats(la_code, measure, year);
+        """
+    )
