@@ -181,6 +181,13 @@ async def _count(db, sql: str) -> int | None:
         return None
 
 
+async def _count_for(db, sql: str, params: list) -> int | None:
+    try:
+        return (await db.execute(sql, params)).first()[0]
+    except Exception:  # a table this registry has not got (yet)
+        return None
+
+
 async def _story_vars(datasette, request, database: str, name: str) -> dict:
     db = datasette.get_database(database)
     query = await datasette.get_canned_query(database, name, request.actor)
@@ -201,7 +208,7 @@ async def _story_vars(datasette, request, database: str, name: str) -> dict:
 
         others = [
             (k, v)
-            for k in request.args.keys()
+            for k in request.args
             if k != "as_at"
             for v in request.args.getlist(k)
         ]
@@ -360,6 +367,11 @@ def extra_template_vars(template, database, request, datasette):
             if db is None:
                 return {}
             out = await _page_evidence(db)
+            urn = (request.url_vars or {}).get("urn")
+            if template == "ofsted_home.html" and urn:
+                out["ofsted_home_reports"] = await _count_for(
+                    db, "select count(*) from reports where urn = ?", [urn.upper()]
+                )
             if template == "ofsted_overview.html":
                 out.update(await _trend_vars(db))
             return out

@@ -42,7 +42,11 @@
       options.scales = { y: {
         min: 0.5, max: 4.5,
         afterBuildTicks: function (axis) { axis.ticks = [1, 2, 3, 4].map(function (v) { return { value: v }; }); },
-        ticks: { callback: function (v) { return spec.ratings[v] || ""; } }
+        ticks: { callback: function (v) {
+          var label = spec.ratings[v] || "";
+          // on a narrow screen the long label would be clipped: abbreviate it
+          return this.chart.width < 480 ? label.replace("Requires improvement", "RI") : label;
+        } }
       } };
       options.plugins.tooltip = { callbacks: { label: function (c) { return spec.ratings[c.parsed.y]; } } };
     }

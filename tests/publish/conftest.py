@@ -832,3 +832,31 @@ def loaded_registry_path(tmp_path_factory) -> Path:
 def any_registry_path(request) -> Path:
     """Each fixture registry in turn: the hand-built one and the loaded one."""
     return request.getfixturevalue(request.param)
+
+
+SAMPLE_GROUPS = (
+    "owner,pattern,group,source\n"
+    "Sunrise Care Limited,,Dawn Group,Sample claim: not about a real company\n"
+    ",bright*,Dawn Group,Sample claim: not about a real company\n"
+)
+
+
+@pytest.fixture(scope="session")
+def groups_server(tmp_path_factory, registry_path):
+    """The fixture registry with a sample owner-to-group mapping, served."""
+    import shutil
+
+    from registry.groups import load_groups
+
+    folder = tmp_path_factory.mktemp("groups")
+    path = folder / "registry.db"
+    shutil.copy(registry_path, path)
+    mapping = folder / "sample_groups.csv"
+    mapping.write_text(SAMPLE_GROUPS, encoding="utf-8")
+    db = open_registry(path)
+    load_groups(db, mapping, is_sample=True)
+    db.conn.execute("PRAGMA journal_mode = DELETE")
+    db.close()
+    process, base = start_server(path)
+    yield base
+    stop_server(process)

@@ -128,7 +128,7 @@ def test_journalist_path(page, live_server):
     # The overview charts, for the record.
     page.goto(live_server + "/overview")
     page.wait_for_selector("#homes-per-region[data-drawn=true]")
-    assert page.locator("figure.ofsted-chart[data-drawn=true]").count() == 3
+    assert page.locator("figure.ofsted-chart[data-drawn=true]").count() == 4
     shot(page, "07-overview")
 
     # The accuracy scoreboard (issue 13): how far report-derived fields agree
@@ -172,3 +172,90 @@ def test_journalist_path(page, live_server):
     assert page.outside_requests == []
     assert page.js_errors == []
     assert os.path.getsize(ARTIFACTS / "06-home-page.png") > 10_000
+
+
+def test_stories_say_which_list_answered_and_what_they_had(page, groups_server):
+    base = groups_server
+    # 3. A date typed as people type it: the heading says which list answered,
+    # and the list dates held are links.
+    page.goto(f"{base}/registry/market_snapshot")
+    page.fill("input[name=as_at]", "31/03/2024")
+    page.locator("form.sql input[type=submit]").first.click()
+    page.wait_for_url("**as_at=31%2F03%2F2024**")
+    answer = page.locator("h2.ofsted-answer")
+    assert answer.inner_text() == "Answered from: Ofsted's list at 31 March 2024"
+    assert set(page.locator("td.col-snapshot_as_at").all_inner_texts()) == {
+        "2024-03-31"
+    }
+    shot(page, "08-as-at-typed")
+    page.locator(".ofsted-list-dates a", has_text="2025-03-31").click()
+    page.wait_for_url("**as_at=2025-03-31**")
+    assert "31 March 2025" in page.locator("h2.ofsted-answer").inner_text()
+    run_story(page, base, "market_snapshot", "as_at", "someday")
+    assert "is not a date this story understands" in answer.inner_text()
+    assert page.locator("table.rows-and-columns tbody tr").count() == 0
+
+    # 4. The market over time: a story and a chart on /overview.
+    page.goto(base + "/overview")
+    page.wait_for_selector("#market-trend[data-drawn=true]")
+    series = page.evaluate(
+        """() => Chart.getChart(document.querySelector('#market-trend canvas'))
+        .data.datasets.map(d => [d.label, d.data])"""
+    )
+    assert ["Private", [66.7, 66.7]] in series
+    page.locator("#market-trend").screenshot(
+        path=str(ARTIFACTS / "09-market-trend.png")
+    )
+    page.goto(base + "/registry/market_trend?breakdown=sector")
+    assert page.locator("td.col-as_at").count() == 6
+    shot(page, "09b-market-trend-story")
+
+    # 6. A story that finds nothing says what evidence it had.
+    run_story(page, base, "flagged_homes", "min_incidents", "999")
+    evidence = page.locator("p.ofsted-evidence").inner_text()
+    assert "inspection reports read" in evidence
+    assert "nothing matched" in page.locator("p.ofsted-completeness").inner_text()
+    shot(page, "10-empty-story-evidence")
+    page.goto(base + "/search?q=zebra")
+    assert "Nothing found in the 6 reports loaded." in page.content()
+
+    # 8. Owner groups: the story, a group's page, marked as a sample mapping.
+    page.goto(base + "/registry/groups")
+    assert page.locator("td.col-group_name").all_inner_texts() == ["Dawn Group"]
+    page.locator("td.col-group_id a").first.click()
+    page.wait_for_url("**/group/dawn-group")
+    assert page.locator(
+        ".ofsted-sample-banner", has_text="Sample mapping."
+    ).is_visible()
+    assert page.locator("h1").first.inner_text().startswith("Dawn Group")
+    shot(page, "11-group-page")
+
+    assert page.outside_requests == []
+    assert page.js_errors == []
+
+
+def test_pages_at_390_pixels(page, live_server):
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        page.goto(live_server + "/home/1000003")
+        page.wait_for_selector("#rating-timeline[data-drawn=true]")
+        # an inspection's cells say what they are
+        cell = (
+            page.locator("table.rows-and-columns tbody tr").first.locator("td").nth(2)
+        )
+        label = cell.evaluate("td => getComputedStyle(td, '::before').content")
+        assert label == '"Overall judgement"'
+        # nothing is wider than the screen: no badge or chart clipped
+        overflow = page.evaluate(
+            """() => [...document.querySelectorAll('.judgement, figure.ofsted-chart, h2.ofsted-answer')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).length"""
+        )
+        assert overflow == 0
+        shot(page, "12-home-390px")
+        run_story(page, live_server, "market_snapshot", "as_at", "2025")
+        assert page.locator("h2.ofsted-answer").is_visible()
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        shot(page, "13-story-390px")
+        assert width <= 400
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
