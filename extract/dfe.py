@@ -24,6 +24,8 @@ LA_PLACEMENT = "dfe-la-placement"
 SFR_MISSING = "dfe-sfr-missing"
 
 SYMBOLS = {"c", "z", "x", "k", "u", "low"}
+# The SFR files of 2015-2017 write "not available" as `..`: today's `x`.
+OLD_SYMBOLS = {"..": "x"}
 
 MEASURES = {
     "children looked after during the year": "children_looked_after",
@@ -147,6 +149,8 @@ def _value(
         return None, None
     if text.casefold() in SYMBOLS:
         return None, text.casefold()
+    if text in OLD_SYMBOLS:
+        return None, OLD_SYMBOLS[text]
     number = text.replace(",", "")
     try:
         return float(number), None

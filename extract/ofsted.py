@@ -387,6 +387,12 @@ def _table_kind(
 
 
 def _date_in_text(text: str) -> dt.date | None:
+    iso_date = re.search(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)", text)
+    if iso_date:  # a file saved as providers_2018-03-31.csv
+        try:
+            return dt.date(*(int(g) for g in iso_date.groups()))
+        except ValueError:
+            pass
     text = fold(text).replace("_", " ")
     match = re.search(
         r"\b(\d{1,2})\s*(?:st|nd|rd|th)?\s+([a-z]{3,9})\.?\s+(\d{4})\b", text

@@ -235,3 +235,37 @@ def test_the_2015_list_says_what_it_lacks_and_derives_the_region(db_path, tmp_pa
     )
     homes = db.execute("select region, region_is_derived from homes order by urn")
     assert homes.fetchall() == [("North East", 1), ("South West", 1)]
+
+
+def test_a_date_written_yyyy_mm_dd_in_the_file_name_is_recognised(db_path, tmp_path):
+    path = tmp_path / "providers_2018-03-31.csv"
+    path.write_text(SEPT_2014, encoding="utf-8")
+    result = run_load(db_path, path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "providers_2018-03-31.csv: providers at 2018-03-31,"
+    )
+
+
+def test_dfe_not_available_dots_are_a_symbol_not_a_problem(db_path, tmp_path):
+    from registry_support import fixture
+
+    lines = fixture("SFR34_Missing2015.csv").read_text(encoding="utf-8").splitlines()
+    header, first, *rest = lines
+    cells = first.split(",")
+    cells[-1] = ".."
+    path = tmp_path / "SFR34_Missing2015.csv"
+    path.write_text(
+        "\n".join([header, ",".join(cells), *rest]) + "\n", encoding="utf-8"
+    )
+    result = run_load(db_path, path)
+    assert result.exit_code == 0, result.output
+    assert ", 0 problems" in result.stdout
+    db = open_registry(db_path)
+    assert (
+        db.execute(
+            "select count(*) from la_missing_stats where symbol = 'x' and value is null"
+        ).fetchone()[0]
+        >= 1
+    )
+    assert db["problems"].count == 0
