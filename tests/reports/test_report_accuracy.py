@@ -298,3 +298,72 @@ async def test_accuracy_page_on_an_empty_registry(tmp_path: Path) -> None:
     page = await make_datasette(path).client.get("/accuracy")
     assert page.status_code == 200
     assert "No report has been compared yet" in page.text
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+async def test_scoreboard_on_the_sample_crawl(tmp_path: Path) -> None:
+    """The demo path: crawl the sample site, read every report, check them.
+    The sample site draws its reports from its own spreadsheets, so every
+    checked field agrees; a spreadsheet changed afterwards shows at once."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    folder = tmp_path / "demo"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from registry.cli import cli; cli()",
+            "demo",
+            "--no-serve",
+            "--silent",
+            "--homes",
+            "8",
+            "--site-port",
+            str(_free_port()),
+            "--dir",
+            str(folder),
+        ],
+        check=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=300,
+    )
+    path = folder / "registry.db"
+    db = open_registry(path)
+    reports = db["reports"].count
+    assert reports > 8
+    assert db["report_checks"].count == 7 * reports
+    board = {r["field"]: r for r in scoreboard(db)["by_field"]}
+    for field in ("inspection_date", "inspection_type", "registered_provider"):
+        assert board[field]["agree"] == reports, field
+    assert board["places"]["agree"] + board["places"]["not_checked"] == reports
+    assert all(r["disagree"] == 0 and r["report_empty"] == 0 for r in board.values())
+    assert board["judgement"]["agree"] > 0
+    # a spreadsheet that says otherwise
+    (inspection,) = db.execute(
+        "select c.inspection_id from report_checks c where c.field = 'judgement' "
+        "and c.outcome = 'agree' order by c.inspection_id limit 1"
+    ).fetchone()
+    with db.conn:
+        db.execute(
+            "update inspection_observations set judgement = 'Inadequate' "
+            "where inspection_id = ? and source_id in "
+            "(select sha256 from sources where kind not in ('report', 'provider-page'))",
+            [inspection],
+        )
+        assert record_report_checks(db, now="later") == 1
+    db.close()
+    page = (await make_datasette(path).client.get("/accuracy")).text
+    assert "1 disagreement." in page
+    assert '<td data-label="The spreadsheet says">Inadequate</td>' in page
