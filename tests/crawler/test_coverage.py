@@ -307,3 +307,19 @@ def test_canary_takes_urns_from_the_registry_and_finds_dead_pages(baseline, tmp_
     site.faults.clear()
     assert result.exit_code == 1
     assert "provider pages that are not dead" in result.output
+
+
+async def test_the_last_crawl_s_coverage_is_shown_in_datasette(baseline, tmp_path):
+    from registry.serve import make_datasette
+
+    _site, db_path = copy_baseline(baseline, tmp_path)
+    ds = make_datasette(db_path)
+    name = db_path.stem
+    rows = (await ds.client.get(f"/{name}/crawl_coverage.json?_shape=array")).json()
+    by_monitor = {r["monitor"]: r for r in rows}
+    assert by_monitor["report.fetched"]["percent"] == 100.0
+    assert by_monitor["report.fetched"]["floor_percent"] == 95.0
+    assert by_monitor["report.read"]["verdict"] == "ok"
+    assert {r["outcome"] for r in rows} == {"merged"}
+    html = (await ds.client.get(f"/{name}/crawl_monitors")).text
+    assert "How complete each crawl was" in html

@@ -217,7 +217,7 @@ def test_removed_homes_go_missing_then_inactive_and_are_never_deleted(tmp_path):
         db.close()
         # they come back: active again, missing_since cleared
         site.restore_homes()
-        assert _reports_full(db_path, site, **no_pdfs).ok
+        assert _reports_full(db_path, site, walk, **no_pdfs).ok
         db = Database(db_path)
         assert (
             db.execute(
