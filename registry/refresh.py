@@ -466,6 +466,12 @@ def _setting(_ctx, _param, values: tuple[str, ...]) -> dict[str, str]:
     "[default: 0.95]",
 )
 @click.option(
+    "--min-timeline-share",
+    type=float,
+    help="Floor of the share of timeline items (the opening aside) that have a "
+    "report link [default: 0.8]",
+)
+@click.option(
     "--min-field-fill",
     type=float,
     help="Floor of the fill of each field relied on (title, report type, "
@@ -510,6 +516,7 @@ def refresh_command(
     min_homes_ratio,
     min_share,
     min_report_share,
+    min_timeline_share,
     min_field_fill,
     max_fill_drop,
     max_not_found_share,
@@ -546,6 +553,7 @@ def refresh_command(
         "min_homes_ratio": min_homes_ratio,
         "min_share": min_share,
         "min_report_share": min_report_share,
+        "min_timeline_share": min_timeline_share,
         "min_field_fill": min_field_fill,
         "max_fill_drop": max_fill_drop,
         "max_not_found_share": max_not_found_share,
