@@ -146,3 +146,24 @@ async def test_a_story_csv_is_complete(real_ds, real_path):
     ).fetchone()[0]
     assert owners > 1000
     assert len(rows) - 1 == owners
+
+
+async def test_pages_without_reports_say_so(real_ds, real_path):
+    db = open_registry(real_path, migrate=False)
+    urn = db.execute(
+        "select urn from homes where status = 'active' order by urn limit 1"
+    ).fetchone()[0]
+    gone = db.execute(
+        "select urn, missing_since from homes where status = 'inactive' order by urn limit 1"
+    ).fetchone()
+    home = (await real_ds.client.get(f"/home/{urn}")).text
+    assert "None of this home's inspection reports is loaded (0 reports" in home
+    assert "No sentences about children going missing were found" not in home
+    assert "listed: on Ofsted&#39;s list of providers at 2025-03-31" in home
+    other = (await real_ds.client.get(f"/home/{gone[0]}")).text
+    assert f"no longer listed as of {gone[1]}" in other
+    search = (await real_ds.client.get("/search?q=missing")).text
+    assert "No inspection reports are loaded, so no report text was searched" in search
+    story = (await real_ds.client.get("/registry/flagged_homes")).text
+    assert "0 inspection reports read" in story
+    assert "ofsted-homes load registry.db reports/*.pdf" in story
