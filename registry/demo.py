@@ -106,6 +106,7 @@ def demo(port, site_port, homes, seed, directory, no_serve, silent, verbose) -> 
             sys.exit(1)
         for line in result.summary:
             say(line)
+        _load_sample_groups(db_path, say)
         if no_serve:
             return
         from registry.serve import make_datasette, run_server
@@ -119,3 +120,19 @@ def demo(port, site_port, homes, seed, directory, no_serve, silent, verbose) -> 
     finally:
         site.stop()
         say("Stopped.")
+
+
+def _load_sample_groups(db_path: Path, say) -> None:
+    """The demo's owner groups: a SAMPLE mapping, marked as sample, so the
+    groups story and /group/<id> pages have something to show."""
+    from registry.db import open_registry
+    from registry.groups import load_groups
+
+    db = open_registry(db_path)
+    try:
+        _loaded, summary = load_groups(
+            db, Path(__file__).parent / "data" / "sample_owner_groups.csv", is_sample=True
+        )
+        say(summary)
+    finally:
+        db.close()

@@ -70,6 +70,12 @@ def test_demo_builds_the_sample_registry_serves_it_and_stops_on_ctrl_c(tmp_path)
             url + "select+count(*)+as+n,+min(is_sample)+as+sample+from+sources"
         )
         assert sources[0]["n"] > 8 and sources[0]["sample"] == 1
+        # the demo's owner groups come from a mapping marked as sample
+        groups = _get(
+            url + "select+s.is_sample,+count(*)+as+rules+from+owner_group_rules+r"
+            "+join+sources+s+on+s.sha256+=+r.source_id+group+by+1"
+        )
+        assert groups == [{"is_sample": 1, "rules": 4}]
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
         assert b"Stopped." in process.stderr.read()
