@@ -117,7 +117,8 @@ def registry(tmp_path_factory) -> Path:
 
 def _copy(registry: Path, tmp_path: Path) -> Path:
     """A copy through SQLite's backup (the registry is in WAL mode)."""
-    path = tmp_path / "copy.db"
+    (tmp_path / "copy").mkdir()
+    path = tmp_path / "copy" / "registry.db"
     source, target = sqlite3.connect(registry), sqlite3.connect(path)
     source.backup(target)
     source.close()
