@@ -369,3 +369,55 @@ async def test_scoreboard_on_the_sample_crawl(tmp_path: Path) -> None:
     page = (await make_datasette(path).client.get("/accuracy")).text
     assert "1 disagreement." in page
     assert '<td data-label="The spreadsheet says">Inadequate</td>' in page
+
+
+def test_incident_matching_shares(tmp_path: Path, monkeypatch) -> None:
+    """Incident rows matched by URN, by name and place, in review or not at
+    all, as incident_match_accuracy counts them (the real loader and matcher)."""
+    from incidents.conftest import build_registry, write_csv
+
+    from registry.incidents import load_incidents
+    from registry.matching import ROW_KEY_ENV
+
+    monkeypatch.setenv(ROW_KEY_ENV, str(tmp_path / "row-key"))
+    db = build_registry(tmp_path / "registry.db")
+    by_urn = write_csv(
+        tmp_path / "by-urn.csv",
+        [
+            ["URN", "Year", "Missing incidents", "Children"],
+            ["SC100001", "2022", "14", "6"],
+            ["SC 100002", "2022", "3", "2"],
+            ["1000003.0", "2022", "9", "1"],
+            ["SC999999", "2022", "7", "3"],  # not in the registry
+        ],
+    )
+    load_incidents(db, by_urn, source_name="FOI by URN", licence="OGL v3.0")
+    by_name = write_csv(
+        tmp_path / "by-name.csv",
+        [
+            [
+                "Provider",
+                "Local authority",
+                "Beds",
+                "Financial year",
+                "No. of missing episodes",
+            ],
+            ["Kingfisher Care Group Limited", "Birmingam", 8, "2022/23", 22],
+            ["Unknown Care Co", "Kent", 3, "2022/23", 8],
+        ],
+    )
+    load_incidents(db, by_name, source_name="FOI by name", mapping={"Beds": "places"})
+    shares = {
+        r["source_name"]: r for r in db.query("select * from incident_match_accuracy")
+    }
+    assert (
+        shares["FOI by URN"]["rows"],
+        shares["FOI by URN"]["by_urn"],
+        shares["FOI by URN"]["by_urn_pct"],
+        shares["FOI by URN"]["not_matched_pct"],
+    ) == (4, 3, 75.0, 25.0)
+    assert (
+        shares["FOI by name"]["by_name"],
+        shares["FOI by name"]["unmatched"],
+        shares["FOI by name"]["by_name_pct"],
+    ) == (1, 1, 50.0)
