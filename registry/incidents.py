@@ -307,6 +307,12 @@ def rekey(db: Database, *, private: bool) -> None:
 
 
 def _vacuum(db: Database) -> None:
+    """Only where rekey() rewrote something: a registry with no incident rows
+    has no old key to erase and may be large."""
+    if not db.execute(
+        "select exists(select 1 from incident_counts) or exists(select 1 from match_decisions)"
+    ).fetchone()[0]:
+        return
     db.execute("PRAGMA secure_delete = ON")
     db.execute("VACUUM")
     if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
