@@ -16,7 +16,7 @@ read in two steps:
    sheets, a reader bug) costs that one file, not the command.
 
 The limits are generous: the largest official table (Ofsted's providers
-workbook) implies about 120,000 cells per sheet.
+workbook) implies about 180,000 cells in its largest sheet.
 """
 
 from __future__ import annotations
