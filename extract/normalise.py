@@ -79,19 +79,17 @@ _PRIVATE_USE_CHAR = re.compile(rf"[ \t]*[{_PRIVATE_USE}]+[ \t]*")
 # at the end of a line: the word goes on on the next line, with its hyphen.
 _LINE_END_HYPHEN = re.compile(r"[\ufffe\u00ad][ \t]*\n[ \t]*(?=\S)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\uffff]")
-_PDF_PUNCTUATION = str.maketrans(
-    {
-        "\u2018": "'",  # ‘
-        "\u2019": "'",  # ’
-        "\u201b": "'",  # ‛
-        "\u201c": '"',  # “
-        "\u201d": '"',  # ”
-        "\u201e": '"',  # „
-        "\u201f": '"',  # ‟
-        "\u2010": "-",  # hyphen
-        "\u2011": "-",  # non-breaking hyphen
-        "\ufffe": "-",  # pdfium's mark for a hyphen that ended a line
-    }
+_PDF_PUNCTUATION = (
+    ("\u2018", "'"),  # ‘
+    ("\u2019", "'"),  # ’
+    ("\u201b", "'"),  # ‛
+    ("\u201c", '"'),  # “
+    ("\u201d", '"'),  # ”
+    ("\u201e", '"'),  # „
+    ("\u201f", '"'),  # ‟
+    ("\u2010", "-"),  # hyphen
+    ("\u2011", "-"),  # non-breaking hyphen
+    ("\ufffe", "-"),  # pdfium's mark for a hyphen that ended a line
 )
 #: Every dash a date range is printed with ("9–10 November 2016").
 DASHES = "-‐‑‒–—―−"
@@ -122,7 +120,10 @@ def normalise_pdf_text(text: str) -> str:
     if "\ufffe" in text or "\u00ad" in text:
         text = _LINE_END_HYPHEN.sub("-", text).replace("\u00ad", "")
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).translate(_PDF_PUNCTUATION)
+        text = unicodedata.normalize("NFKC", text)
+        for glyph, plain in _PDF_PUNCTUATION:  # (str.translate is slow here)
+            if glyph in text:
+                text = text.replace(glyph, plain)
         text = _BULLET_AT_LINE_START.sub(BULLET + " ", text)
         text = _PRIVATE_USE_CHAR.sub(f" {BULLET} ", text)
         text = _BULLET_ALONE.sub(BULLET + " ", text)
