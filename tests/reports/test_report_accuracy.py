@@ -368,6 +368,9 @@ async def test_scoreboard_on_the_sample_crawl(tmp_path: Path) -> None:
     db.close()
     page = (await make_datasette(path).client.get("/accuracy")).text
     assert "1 disagreement." in page
+    # the crawl's own monitors, beside the reader's scoreboard
+    assert "The last crawl of Ofsted's reports site" in page
+    assert "provider.fetched" in page
     assert '<td data-label="The spreadsheet says">Inadequate</td>' in page
 
 
