@@ -269,3 +269,44 @@ def test_dfe_not_available_dots_are_a_symbol_not_a_problem(db_path, tmp_path):
         >= 1
     )
     assert db["problems"].count == 0
+
+
+@pytest.mark.real
+@pytest.mark.slow
+def test_a_sample_refresh_on_a_registry_built_from_the_real_files(
+    real_registry, tmp_path
+):
+    """The issue's path: load the official files, then `refresh --sample`.
+    It used to be refused ("would mark 4868 of 5068 active homes missing")."""
+    from registry.refresh import refresh, site_settings
+    from sample_site.server import SampleSite
+
+    path = _copy(real_registry, tmp_path)
+    before = (
+        open_registry(path)
+        .execute("select urn, status, missing_since from homes order by urn")
+        .fetchall()
+    )
+    fast = {"AUTOTHROTTLE_ENABLED": "0", "DOWNLOAD_DELAY": "0"}
+    with SampleSite(homes=8, seed=4) as site:
+        result = refresh(
+            path,
+            data_dir=tmp_path / "data",
+            spiders=("reports",),
+            mode="full",
+            settings={**fast, **site_settings(site.url)},
+            is_sample=True,
+        )
+        assert result.ok, result.reasons
+        sample_urns = {h.urn for h in site.population.homes}
+    db = open_registry(path)
+    after = db.execute(
+        "select urn, status, missing_since from homes where urn not in "
+        "(select value from json_each(?)) order by urn",
+        [__import__("json").dumps(sorted(sample_urns))],
+    ).fetchall()
+    assert after == [r for r in before if r[0] not in sample_urns]
+    statuses = dict(
+        db.execute("select status, count(*) from homes group by 1").fetchall()
+    )
+    assert statuses["active"] == 4009 + len(sample_urns - {r[0] for r in before})
