@@ -84,7 +84,7 @@ def test_links_but_no_downloads_trips_report_fetched(baseline, tmp_path):
         site.population = build_population(seed=3, homes=20)  # undo
     reason = _refused(result, "report.fetched")
     assert "0 of 5 new report links whose PDF was fetched (0%)" in reason
-    assert "below the floor of 95% (min_share)" in reason
+    assert "below the floor of 95% (min_report_share)" in reason
     assert site.count("/files/v1/file/") == 0
     assert file_digest(db_path) == before
 
