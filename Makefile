@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8001
+SITE_PORT ?= 8002
 REAL_DATA_DIR ?= $(abspath ../shared/real)
 export REAL_DATA_DIR
 
@@ -20,7 +21,7 @@ venv: $(STAMP)
 
 ## make demo: build the registry from the embedded sample and serve it on 127.0.0.1:$(PORT)
 demo: $(STAMP)
-	$(BIN)/ofsted-homes demo --port $(PORT)
+	$(BIN)/ofsted-homes demo --port $(PORT) --site-port $(SITE_PORT)
 
 ## make test: run the whole test suite
 test: $(STAMP)

@@ -18,7 +18,9 @@ from registry.errors import RegistryError
 
 
 def configure_logging(verbose: bool, silent: bool) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING if silent else logging.INFO
+    # Progress and summaries are printed, not logged: log lines (INFO and
+    # below) only with -v, so they never interleave with a load's progress.
+    level = logging.DEBUG if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("pdfminer", "pdfplumber", "scrapy", "twisted", "filelock"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
