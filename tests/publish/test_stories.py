@@ -315,3 +315,38 @@ async def test_a_story_export_past_its_bound_says_so(ds, monkeypatch):
     response = await ds.client.get("/registry/regional_snapshot.csv")
     assert response.status_code == 413
     assert "more than 3 rows" in response.text
+
+
+MARCH_2015 = (
+    "Web link,URN,Provision type,Reg Status,Setting Name,Region,Local authority,"
+    "Sector,Inspection type,Inspection Date,Inspection ID,Overall effectiveness\n"
+    "Ofsted Social Care Provider Webpage,SC064050,Children's Home,Active,REDACTED,"
+    "North East,Durham,Local authority,Full inspection,27/03/2015,326436,Good\n"
+    "Ofsted Social Care Provider Webpage,SC777001,Children's Home,Active,REDACTED,"
+    "South West,Poole,Private,Full inspection,26/03/2015,326600,Good\n"
+)
+
+
+async def test_a_list_without_places_gives_blank_places_and_worked_out_regions(
+    tmp_path,
+):
+    from registry.load import load_files
+
+    path = tmp_path / "registry.db"
+    source = tmp_path / "providers_at_31_march_2015.csv"
+    source.write_text(MARCH_2015, encoding="utf-8")
+    db = open_registry(path)
+    assert all(r.ok for r in load_files(db, [source]))
+    db.conn.execute("PRAGMA journal_mode = DELETE")
+    db.close()
+    ds = make_datasette(path)
+    card = await run(ds, "la_scorecard", year="2015")
+    durham = next(r for r in card if r["local_authority"] == "County Durham")
+    assert (durham["homes"], durham["places"]) == (1, None)
+    assert all(r["places"] is None for r in card)  # not 0: the list gives none
+    regions = await run(ds, "regional_snapshot", as_at="2015")
+    assert sorted((r["region"], r["homes_region_worked_out"]) for r in regions) == [
+        ("North East", 1),
+        ("South West", 1),
+    ]
+    assert all(r["places"] is None for r in regions)
