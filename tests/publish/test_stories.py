@@ -350,3 +350,22 @@ async def test_a_list_without_places_gives_blank_places_and_worked_out_regions(
         ("South West", 1),
     ]
     assert all(r["places"] is None for r in regions)
+
+
+async def test_counts_are_whole_numbers_not_decimals(ds):
+    card = await run(ds, "la_scorecard")
+    figures = [
+        r[c]
+        for r in card
+        for c in ("missing_incidents", "children_missing", "children_looked_after")
+        if r[c] is not None
+    ]
+    assert figures and all(isinstance(v, int) for v in figures)
+    trend = await run(ds, "missing_trend")
+    assert all(
+        isinstance(r["missing_incidents"], int)
+        for r in trend
+        if r["missing_incidents"] is not None
+    )
+    text = (await ds.client.get("/registry/missing_trend.csv")).text
+    assert "83920" in text and "83920.0" not in text
