@@ -406,6 +406,20 @@ class _Handler(BaseHTTPRequestHandler):
                 }
             ).encode()
             return self._send(200, body, "application/json")
+        if path == "/":
+            # the address `demo` prints: say what this is and where to look
+            base = site.url
+            body = (
+                "<!DOCTYPE html><title>SAMPLE DATA: ofsted-homes sample site</title>"
+                "<h1>SAMPLE DATA: the ofsted-homes sample site</h1>"
+                "<p>A generated stand-in for gov.uk, explore-education-statistics and "
+                "reports.ofsted.gov.uk, for demos and tests. Nothing here is real.</p><ul>"
+                f'<li><a href="{base}/govuk/api/content/government/collections/'
+                f'{pages.COLLECTION_SLUG}">gov.uk collection (JSON)</a></li>'
+                f'<li><a href="{base}/ofsted/search">Ofsted report search</a></li>'
+                f'<li><a href="{base}/robots.txt">robots.txt</a></li></ul>'
+            ).encode()
+            return self._send(200, body, "text/html; charset=utf-8")
         if path.startswith("/govuk/"):
             return self._govuk(path[len("/govuk") :])
         if path.startswith("/ees/"):
