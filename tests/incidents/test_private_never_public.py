@@ -114,9 +114,14 @@ async def test_private_db_needs_inspector_mode(published):
 
 
 async def test_inspector_sees_the_private_load(published, monkeypatch):
+    import re
+
+    from datasette_auth_passwords.utils import hash_password
+
     from registry.serve import PASSWORD_HASH_ENV, make_datasette
 
-    monkeypatch.setenv(PASSWORD_HASH_ENV, "unused-in-this-test")
+    password = "correct horse battery staple"
+    monkeypatch.setenv(PASSWORD_HASH_ENV, hash_password(password))
     registry_path, private_path, *_ = published
     ds = make_datasette(
         registry_path, inspector=True, private_db=private_path, secret="test"
@@ -127,7 +132,15 @@ async def test_inspector_sees_the_private_load(published, monkeypatch):
     )
     anonymous = await ds.client.get(url)
     assert anonymous.status_code in (302, 403)
-    cookies = {"ds_actor": ds.sign({"a": {"id": "inspector"}}, "actor")}
+    # Log in as an inspector does (sessions are held by the server).
+    form = await ds.client.get("/-/login")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', form.text)[1]
+    login = await ds.client.post(
+        "/-/login",
+        data={"username": "inspector", "password": password, "csrftoken": token},
+        cookies={"ds_csrftoken": form.cookies["ds_csrftoken"]},
+    )
+    cookies = {"ds_actor": login.cookies["ds_actor"]}
     response = await ds.client.get(url, cookies=cookies)
     assert response.status_code == 200
     rows = response.json()
