@@ -23,9 +23,7 @@ Example::
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 import sys
 from pathlib import Path
@@ -33,7 +31,9 @@ from pathlib import Path
 import click
 from sqlite_utils import Database
 
+from extract.errors import ExtractError
 from extract.normalise import owner_id
+from extract.tables import read_sheets
 from registry.load import Source, record_source, sha256_of
 from registry.upsert import upsert_rows
 
@@ -49,14 +49,26 @@ def _pattern_regex(pattern: str) -> re.Pattern:
 
 def read_mapping(path: Path) -> list[dict]:
     """The rules of a mapping file, or :class:`GroupsFileError`."""
+    raw = path.read_bytes()
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise GroupsFileError(
             f"{path.name}: not UTF-8 text; save the mapping as a UTF-8 CSV"
         ) from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = {(h or "").strip().lower(): h for h in reader.fieldnames or []}
+    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise GroupsFileError(
+            f"{path.name}: a workbook, not a CSV file; save the mapping as a UTF-8 CSV"
+        )
+    try:
+        # The loader's CSV reader: a line it cannot parse (a field over the
+        # size limit, a stray quote) is a one-line refusal naming the line.
+        (sheet,) = read_sheets(path)
+    except ExtractError as error:
+        raise GroupsFileError(str(error)) from None
+    rows = sheet.rows
+    names = [str(h) for h in rows[0]] if rows else []
+    header = {h.strip().lower(): index for index, h in enumerate(names)}
     if (
         "group" not in header
         or "source" not in header
@@ -64,11 +76,13 @@ def read_mapping(path: Path) -> list[dict]:
     ):
         raise GroupsFileError(
             f"{path.name}: the header must have the columns owner (or pattern), "
-            f"group and source; it has {', '.join(header) or 'nothing'}"
+            f"group and source; it has {', '.join(h for h in header if h) or 'nothing'}"
         )
     rules = []
-    for number, raw in enumerate(reader, start=2):
-        row = {k: (raw.get(v) or "").strip() for k, v in header.items()}
+    for number, raw in enumerate(rows[1:], start=2):
+        row = {
+            k: (str(raw[i]) if i < len(raw) else "").strip() for k, i in header.items()
+        }
         if not any(row.values()):
             continue
         owner, pattern = row.get("owner", ""), row.get("pattern", "")
