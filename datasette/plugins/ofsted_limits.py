@@ -23,8 +23,10 @@ Two more guards on every connection, public and inspector:
   one-line message, so at most one row more than the limit is ever held.
 * **Functions that must never run are refused** when a statement is prepared,
   by an authorizer: ``fts3_tokenizer`` (enabled in Debian's SQLite; it leaks
-  a pointer and with two arguments installs a tokenizer from an address) and
-  ``load_extension``.
+  a pointer and with two arguments installs a tokenizer from an address),
+  ``load_extension``, and SQLite's compile options
+  (``sqlite_compileoption_get``, ``pragma_compile_options``); so is reading
+  the ``file`` column of ``pragma_database_list`` (the server's paths).
 """
 
 import re
@@ -45,7 +47,20 @@ MAX_WIDTH = 100_000  # printf width or precision
 # 4-5 MB. A rendered response is at most a few times this (JSON escapes,
 # HTML markup), so the process never holds more than a few tens of MB for one.
 MAX_RESULT_BYTES = 8_000_000
-REFUSED_FUNCTIONS = frozenset({"fts3_tokenizer", "load_extension"})
+REFUSED_FUNCTIONS = frozenset(
+    {
+        "fts3_tokenizer",
+        "load_extension",
+        "sqlite_compileoption_get",
+        "sqlite_compileoption_used",
+    }
+)
+# What a SELECT may not read: the server's file paths and SQLite's build.
+# (Datasette's own ``PRAGMA database_list;`` statements are not reads.)
+REFUSED_READS = {
+    ("pragma_database_list", "file"),
+    ("pragma_compile_options", "compile_options"),
+}
 
 
 class ResultTooLarge(DatasetteError):
@@ -95,6 +110,10 @@ def counting(row_factory):
 
 def authorizer(action, arg1, arg2, database, source):
     if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in REFUSED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_READ and (
+        ((arg1 or "").lower(), (arg2 or "").lower()) in REFUSED_READS
+    ):
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
 
