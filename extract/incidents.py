@@ -260,7 +260,11 @@ class IncidentFile:
     sheet: str | None
     rows_read: int
     shape: str  # "per home and period" or "per incident"
-    problems: list[tuple[int, str | None, str, object]] = field(default_factory=list)
+    #: (row or None, column, message, value); total and subtotal rows give one
+    #: problem with no row and no value (``TOTALS_SKIPPED``).
+    problems: list[tuple[int | None, str | None, str, object]] = field(
+        default_factory=list
+    )
 
 
 def _key(text: str | None) -> str:
@@ -542,7 +546,7 @@ def _read_table(
     per_incident = "incidents" not in by_field and "children" not in by_field
     header_kind = _kind_from_header(published.get("incidents", "")) or default_kind
     month_column = "month" in fold(published.get("period", ""))
-    problems: list[tuple[int, str | None, str, object]] = []
+    problems: list[tuple[int | None, str | None, str, object]] = []
     singles: list[IncidentRecord] = []
     rows_read = 0
 
@@ -552,12 +556,18 @@ def _read_table(
             return None
         return row[column]
 
+    has_totals = False
     for line, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
         if all(clean_text(c) is None for c in row):
             continue
         identity = {name: clean_text(cell(row, name)) for name in IDENTITY_FIELDS}
-        if not any(identity.values()) or _is_total(identity):
-            # A totals line or a note under the table.
+        if is_total_row(row, columns, identity):
+            # Never a count: beside suppressed per-home counts, a subtotal
+            # gives them by subtraction. Its figure is not kept anywhere.
+            has_totals = True
+            continue
+        if not any(identity.values()):
+            # A note under the table (or an unlabelled sum line).
             problems.append(
                 (line, None, "no home on this row; skipped", _row_text(row))
             )
@@ -570,6 +580,9 @@ def _read_table(
             problems.append(problem)
         if record:
             singles.append(record)
+    if has_totals:
+        # One line for all of them: no row numbers, no values, no number.
+        problems.append((None, None, TOTALS_SKIPPED, None))
     records = _count_incidents(singles) if per_incident else singles
     logger.debug("%s: %d rows, %d records", path.name, rows_read, len(records))
     return IncidentFile(
@@ -583,15 +596,134 @@ def _read_table(
     )
 
 
-def _is_total(identity: dict[str, str | None]) -> bool:
-    given = [v for v in identity.values() if v]
-    return len(given) == 1 and fold(given[0]).rstrip(":") in {
-        "total",
-        "totals",
-        "grand total",
-        "all",
-        "all homes",
-    }
+# ------------------------------------------------------- totals and subtotals
+
+#: The problem recorded (once per file) when total or subtotal rows are skipped.
+TOTALS_SKIPPED = (
+    "no home on this row: total and subtotal rows (of a provider, an area or "
+    "the whole file) are skipped and their figures not kept; which rows is not shown"
+)
+# "total", "totals", "sub-total", "subtotal", "sub total", "grand total",
+# "overall total"
+_TOTAL = r"(?:(?:grand|overall|sub)\s*[-\u2013]?\s*)?totals?"
+_ALL_OF = (
+    r"all\s+(?:the\s+)?(?:children'?s\s+)?(?:homes|settings|providers|premises|"
+    r"establishments|areas|local\s+authorities|las|councils|forces|years|periods|"
+    r"months|kinds|types|incidents|episodes)"
+)
+_LABEL = rf"(?:{_TOTAL}|{_ALL_OF}|overall)"
+# The whole cell is a total label: "Total", "Sub-total:", "ALL", "(Grand total)".
+_IS_LABEL = re.compile(rf"^\W*(?:{_LABEL}|all)\W*$")
+# Ends with one: "Kingfisher Ltd total", "Birmingham - Sub-total", "Kent (overall)".
+_ENDS_LABEL = re.compile(rf"^.*\w[\s\W]+{_LABEL}\W*$")
+# Starts with one and then punctuation or a preposition: "Total for Kent",
+# "Total: Kingfisher", "Total - Kent", "All homes in Kent" (not "Total-Care
+# Ltd", not "All in One Care Ltd"); or "Subtotal"/"Grand total" + anything.
+_STARTS_LABEL = re.compile(
+    rf"^\W*(?:{_LABEL}(?:\s*[:;,(/|=]|\s+[-\u2013\u2014]|\s*[\u2013\u2014]\s|"
+    r"\s+(?:for|of|in|across|from|by|at|within|under)\b)"
+    r"|(?:grand|sub)\s*[-\u2013]?\s*totals?\b)"
+)
+# A local authority column naming the whole country: a national total.
+_COUNTRY = re.compile(
+    r"^\W*(?:all\s+)?(?:england|england and wales|national|nationally|uk|"
+    r"united kingdom|great britain)\W*$"
+)
+# "Total Kent", but also "Total Care Ltd": a total only when nothing else on
+# the row says it is a home (see _weak_total).
+_STARTS_WORD = re.compile(r"^\W*(?:totals?|overall)\s+(?P<rest>\w.*)$")
+_BARE_TOTAL = re.compile(rf"^\W*{_TOTAL}\W*$")
+_LEGAL_SUFFIX = re.compile(r"\b(?:ltd|limited|llp|plc|cic|cio|llc|inc|lp)\W*$")
+# Columns that can hold a real home's or company's name beginning "Total ...".
+_NAME_FIELDS = ("home_name", "provider", "address", "postcode")
+_COUNT_FIELDS = ("incidents", "children")
+
+
+def is_total_label(text: str) -> bool:
+    """A cell that is, or starts or ends with, a total or subtotal label
+    ("Kingfisher Ltd total", "Sub-total", "Total for Birmingham", "Grand
+    total:", "All homes"), case- and punctuation-insensitive. A name with
+    "total" inside a word ("Totally Caring Ltd") or in the middle is not."""
+    key = fold(text).strip()
+    if len(key) > 200:  # a label is short; and this bounds the matching
+        return False
+    return bool(
+        _IS_LABEL.match(key) or _ENDS_LABEL.match(key) or _STARTS_LABEL.match(key)
+    )
+
+
+def is_total_row(
+    row: Sequence[object],
+    columns: Mapping[int, str],
+    identity: Mapping[str, str | None] | None = None,
+) -> bool:
+    """Whether a row is a total or subtotal, not a home: any label cell (every
+    column but the counts) is a total label (:func:`is_total_label`); a cell
+    of a column the reader does not use is exactly "Total" ("Sub-total", ...);
+    or, on a row with no URN, a name beginning "Total"/"Overall" and a word
+    that is not a company's name (see :func:`_weak_total`).
+
+    :param columns: column index → field, as found in the header row.
+    """
+    if identity is None:
+        identity = {
+            name: clean_text(row[i]) if i < len(row) else None
+            for i, name in columns.items()
+            if name in IDENTITY_FIELDS
+        }
+    for index, value in enumerate(row):
+        if not isinstance(value, str):
+            continue
+        text = clean_text(value)
+        if text is None:
+            continue
+        name = columns.get(index)
+        if name in _COUNT_FIELDS:
+            continue
+        if name is None:
+            if _BARE_TOTAL.match(fold(text)):
+                return True
+            continue
+        if is_total_label(text):
+            return True
+        if name == "local_authority" and _COUNTRY.match(fold(text)):
+            return True
+        weak = _STARTS_WORD.match(fold(text).strip())
+        if weak and (
+            name not in _NAME_FIELDS or _weak_total(name, weak["rest"], identity)
+        ):
+            return True
+    return False
+
+
+def _words(text: str | None) -> list[str]:
+    return re.sub(r"[^a-z0-9 ]+", " ", fold(text or "")).split()
+
+
+def _weak_total(name: str, rest: str, identity: Mapping[str, str | None]) -> bool:
+    """A name column's "Total <words>" is a total when the row has no URN,
+    the words are not a company's name (no Ltd, Limited, ...) and either the
+    row gives nothing else, or the words are what another cell names
+    ("Total Kingfisher" beside "Kingfisher Care Ltd"; "Total Birmingham"
+    beside "Birmingham"). "Total Care House" run by "Total Care Ltd" in Kent
+    is a home."""
+    if normalise_urn(identity.get("urn")) is not None:
+        return False
+    if _LEGAL_SUFFIX.search(rest):
+        return False
+    own = _words(rest)
+    others = [
+        _words(value)
+        for field_name, value in identity.items()
+        if field_name not in (name, "urn") and value
+    ]
+    if not others:
+        return True
+    for other in others:
+        shorter = min(len(own), len(other))
+        if shorter and own[:shorter] == other[:shorter]:
+            return True
+    return False
 
 
 def _row_text(row: Sequence[object]) -> str:
