@@ -227,15 +227,15 @@ def check_query(query_string):
                 'e.g. {"table": "inspections", "column": "urn", "value": "SC100001"}'
             )
         kept.append((name, value))
-    if len(kept) > MAX_PARAMETERS:
-        return None, (
-            f"Too many parameters: at most {MAX_PARAMETERS} different ones in "
-            "one request."
-        )
     if len(facets) > MAX_FACETS:
         return None, (
             f"Too many facets: at most {MAX_FACETS} different _facet, "
             "_facet_array and _facet_date parameters in one request."
+        )
+    if len(kept) > MAX_PARAMETERS:
+        return None, (
+            f"Too many parameters: at most {MAX_PARAMETERS} different ones in "
+            "one request."
         )
     if len(kept) == len(pairs):
         return query_string, None
