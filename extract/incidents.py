@@ -665,14 +665,9 @@ def is_total_row(
 
     :param columns: column index → field, as found in the header row.
     """
-    if identity is None:
-        identity = {
-            name: clean_text(row[i]) if i < len(row) else None
-            for i, name in columns.items()
-            if name in IDENTITY_FIELDS
-        }
     for index, value in enumerate(row):
-        if not isinstance(value, str):
+        # Most cells name no total at all: a quick look rules them out.
+        if not isinstance(value, str) or not _has_hint(value):
             continue
         text = clean_text(value)
         if text is None:
@@ -689,11 +684,31 @@ def is_total_row(
         if name == "local_authority" and _COUNTRY.match(fold(text)):
             return True
         weak = _STARTS_WORD.match(fold(text).strip())
-        if weak and (
-            name not in _NAME_FIELDS or _weak_total(name, weak["rest"], identity)
-        ):
+        if weak and name not in _NAME_FIELDS:
             return True
+        if weak:
+            if identity is None:
+                identity = {
+                    field_name: clean_text(row[i]) if i < len(row) else None
+                    for i, field_name in columns.items()
+                    if field_name in IDENTITY_FIELDS
+                }
+            if _weak_total(name, weak["rest"], identity):
+                return True
     return False
+
+
+def _has_hint(value: str) -> bool:
+    lower = value.lower()
+    return (
+        "total" in lower
+        or "all" in lower
+        or "england" in lower
+        or "national" in lower
+        or "uk" in lower
+        or "united" in lower
+        or "britain" in lower
+    )
 
 
 def _words(text: str | None) -> list[str]:
