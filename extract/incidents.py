@@ -13,6 +13,12 @@ are counted per home, kind and financial year.
 Addresses, postcodes and child references are read so that rows can be matched
 and children counted; they are never meant to be stored.
 
+Total and subtotal rows (a provider's, an area's, the whole file's: "Kingfisher
+Ltd total", "Sub-total", "Total for Kent", "Grand total", "All homes") are
+skipped wherever their label is, and their figures dropped: beside per-home
+counts shown as ``<5``, a subtotal gives them by subtraction. One problem
+(``TOTALS_SKIPPED``, no row, no value) says the file had them.
+
 Pure: a file in, records out; no network, no database.
 
 Example::
