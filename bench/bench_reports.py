@@ -9,7 +9,7 @@ temporary folder, then times, on the same files:
 * the sandboxed pool (``extract.sandbox.extract_many``) with 1 and 2 workers:
   what ``ofsted-homes load`` does (wall time, and the CPU time the workers
   report, which a busy machine disturbs less);
-* ``registry.reports.load_reports`` into a fresh registry (parse + write).
+* ``registry.reports.reports.load_reports`` into a fresh registry (parse + write).
 
 Each timing is the best of three. Reports pages per second per core and the
 ratio to ``pdftotext`` (target: within 3 times pdftotext's time for the whole
@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from extract.reports import extract_report
 from extract.sandbox import extract_many
-from registry.db import open_registry
-from registry.reports import load_reports
+from registry.reports.reports import load_reports
+from registry.schema.db import open_registry
 from sample_site.report_pdfs import render_report, sample_report
 
 FILLER = (

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests" / "publish"))
 
 from conftest import start_server, stop_server  # noqa: E402
 
-from registry.serve import METADATA_PATH  # noqa: E402
+from registry.publish.serve import METADATA_PATH  # noqa: E402
 
 RUNAWAY = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
 BOMBS = [

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from extract.errors import ExtractError
+from extract.kinds import looks_like_pdf
 from extract.normalise import framework_for
 from extract.report_dates import parse_date_range
 from extract.report_fields import (
@@ -220,7 +221,7 @@ def check_file(path: Path, *, max_bytes: int = MAX_BYTES) -> None:
             f"{path.name}: {size:,} bytes, more than the {max_bytes:,} a report can be; "
             "check it is an inspection report"
         )
-    if not head.lstrip(b"\xef\xbb\xbf \t\r\n\x00").startswith(b"%PDF-"):
+    if not looks_like_pdf(head):
         found = head[:20].decode("latin-1").strip()
         raise NotPdf(
             f"{path.name} byte 0: expected '%PDF-', found {found!r}; this is not a "

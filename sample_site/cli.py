@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from registry.logs import configure_logging
+
 
 @click.command(name="sample-site")
 @click.option("--homes", default=200, show_default=True, help="How many sample homes")
@@ -37,7 +39,6 @@ def sample_site(homes, seed, host, port, cache_dir, as_csv, silent, verbose) -> 
         ofsted-homes sample-site --homes 4000 --port 8002 &
         ofsted-homes refresh demo.db --site http://127.0.0.1:8002 --sample
     """
-    from registry.cli import configure_logging
     from sample_site.server import SampleSite
 
     configure_logging(verbose, silent)

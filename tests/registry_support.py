@@ -4,8 +4,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from registry.cli import cli
-from registry.db import open_registry
+from registry.cli.main import cli
+from registry.schema.db import open_registry
 
 FIXTURES = Path(__file__).parent / "fixtures" / "spreadsheets"
 

@@ -21,8 +21,8 @@ import pytest
 from datasette.app import Datasette
 
 from extract.normalise import inspection_id
-from registry.db import open_registry
-from registry.serve import make_datasette
+from registry.publish.serve import make_datasette
+from registry.schema.db import open_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_A = "a" * 64  # the 2025 provider list (sample)
@@ -518,7 +518,7 @@ def build_registry(path: Path, *, is_sample: bool = True) -> Path:
 
 
 def _incident_counts(db) -> None:
-    """One FOI reply matched to SC100001 (the tables of registry.incidents)."""
+    """One FOI reply matched to SC100001 (the tables of registry.incidents.incidents)."""
     db["incident_sources"].upsert(
         {
             "source_id": SOURCE_FOI,
@@ -669,7 +669,7 @@ def _inspections(db) -> None:
 
 
 def _reports(db) -> None:
-    """Rows in the report tables of ``registry.reports`` (issue 3)."""
+    """Rows in the report tables of ``registry.reports.reports`` (issue 3)."""
     for number, (urn, day, page, text, mentions) in enumerate(REPORTS):
         sha = report_sha(urn, day)
         db["sources"].upsert(
@@ -809,7 +809,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 def loaded_registry_path(tmp_path_factory) -> Path:
     """A registry built by the real loaders from the project's spreadsheet and
     report fixtures (tests/fixtures), marked as sample data."""
-    from registry.load import load_files
+    from registry.loading.files import load_files
 
     path = tmp_path_factory.mktemp("loaded") / "registry.db"
     files = sorted((FIXTURES / "spreadsheets").glob("*.csv")) + sorted(

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 import yaml
 
-from registry.serve import METADATA_PATH, make_datasette
+from registry.publish.serve import METADATA_PATH, make_datasette
 
 QUERIES = yaml.safe_load(METADATA_PATH.read_text())["databases"]["registry"]["queries"]
 

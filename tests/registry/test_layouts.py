@@ -7,7 +7,7 @@ from registry_support import fixture, run_load
 
 from extract import dfe, ofsted
 from extract.tables import read_sheets
-from registry.db import open_registry
+from registry.schema.db import open_registry
 
 
 @pytest.mark.parametrize(

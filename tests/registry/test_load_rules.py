@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from registry_support import FIXTURES, dump, fixture, run_load
 
-from registry.db import open_registry
+from registry.schema.db import open_registry
 
 ALL_FIXTURES = sorted(FIXTURES.glob("*.csv"))
 

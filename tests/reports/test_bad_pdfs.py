@@ -17,8 +17,8 @@ from reportlab.pdfgen.canvas import Canvas
 
 from extract.reports import ERROR_KINDS
 from extract.sandbox import Limits, SandboxPool, extract_many, run_sandboxed
-from registry.db import open_registry
-from registry.reports import load_reports
+from registry.reports.reports import load_reports
+from registry.schema.db import open_registry
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GOOD = FIXTURES / "pdfs" / "full-inspection-sccif-good.pdf"

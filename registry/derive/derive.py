@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from sqlite_utils import Database
 
 from extract.normalise import FULL, framework_for, owner_id, parse_date
-from registry.load import Source
+from registry.provenance import Source
 from registry.upsert import upsert_rows
 
 HOME_FIELDS = (

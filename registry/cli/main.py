@@ -7,7 +7,6 @@ print one line and exit non-zero, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import sys
 from pathlib import Path
 
@@ -15,13 +14,10 @@ import click
 
 from extract.errors import ExtractError
 from registry.errors import RegistryError
-
-
-def configure_logging(verbose: bool, silent: bool) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING if silent else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("pdfminer", "pdfplumber", "scrapy", "twisted", "filelock"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+from registry.loading.files import load_files
+from registry.lock import RefreshLocked, refresh_lock
+from registry.logs import configure_logging
+from registry.schema.db import open_registry
 
 
 @click.group()
@@ -80,12 +76,7 @@ def load(
     \b
         ofsted-homes load registry.db ~/Downloads/*.ods ~/Downloads/*.csv
     """
-    from registry.load import load_files
-
     configure_logging(verbose, silent)
-    from registry.db import open_registry
-    from registry.lock import RefreshLocked, refresh_lock
-
     try:
         with refresh_lock(db_path):  # one writer at a time, refreshes included
             db = open_registry(db_path)
@@ -113,8 +104,6 @@ def load(
 
 
 def _total_line(db_path: Path, results: list) -> str:
-    from registry.db import open_registry
-
     db = open_registry(db_path, migrate=False)
     loaded = sum(1 for r in results if r.ok and not r.skipped)
     skipped = sum(1 for r in results if r.skipped)
@@ -137,23 +126,23 @@ def main() -> None:  # pragma: no cover - console entry point
 # ----------------------------------------------------------------------------
 # Commands that live in their own modules. One line each; keep them sorted.
 # ----------------------------------------------------------------------------
-from registry.incidents_cli import load_incidents_command, review_command  # noqa: E402
+from registry.cli.incidents import load_incidents_command, review_command  # noqa: E402
 
 cli.add_command(load_incidents_command)
 cli.add_command(review_command)
-from registry.serve import serve  # noqa: E402
+from registry.publish.serve import serve  # noqa: E402
 
 cli.add_command(serve)
-from registry.refresh import refresh_command  # noqa: E402
+from registry.refresh.refresh import refresh_command  # noqa: E402
 
 cli.add_command(refresh_command)
 from sample_site.cli import sample_site  # noqa: E402
 
 cli.add_command(sample_site)
-from registry.reports import extract_report_command, load_reports_command  # noqa: E402
+from registry.reports.reports import extract_report_command, load_reports_command  # noqa: E402
 
 cli.add_command(extract_report_command)
 cli.add_command(load_reports_command)
-from registry.demo import demo  # noqa: E402
+from registry.publish.demo import demo  # noqa: E402
 
 cli.add_command(demo)

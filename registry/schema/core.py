@@ -1,8 +1,8 @@
 """The registry's schema, as sqlite-utils migrations.
 
 Every change to a table is a new migration function appended at the end; never
-edit one that has shipped. ``registry.db.open_registry`` applies every migration
-set listed in ``registry.db.MIGRATION_SETS``.
+edit one that has shipped. ``registry.schema.db.open_registry`` applies every
+migration set listed in ``registry.schema.db.MIGRATION_SETS``.
 
 The public names (tables and columns) are a contract with the people who write
 SQL against the registry: see README.md, "The public schema".

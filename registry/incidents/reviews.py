@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from extract.normalise import normalise_urn
 from registry.errors import RegistryError
-from registry.load import utc_now
+from registry.provenance import utc_now
 
 
 def open_reviews(db: Database) -> list[dict]:

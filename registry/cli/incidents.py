@@ -1,4 +1,4 @@
-"""The ``load-incidents`` and ``review`` commands (registered in registry.cli)."""
+"""The ``load-incidents`` and ``review`` commands (registered in registry.cli.main)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ from sqlite_utils import Database
 
 from extract.errors import ExtractError
 from registry.errors import RegistryError
-from registry.incidents import default_private_path, load_incidents, open_private
-from registry.reviews import decide, open_reviews
+from registry.incidents.incidents import (
+    default_private_path,
+    load_incidents,
+    open_private,
+)
+from registry.incidents.reviews import decide, open_reviews
+from registry.logs import configure_logging
+from registry.schema.db import open_registry
 
 
 def _mapping(
@@ -110,9 +116,6 @@ def load_incidents_command(
             --source "Kent Police FOI 2023/0412" --map "Beds=places"
         ofsted-homes load-incidents registry.db annex-a.csv --source "Annex A" --private
     """
-    from registry.cli import configure_logging
-    from registry.db import open_registry
-
     configure_logging(verbose, silent)
     if not Path(db_path).exists():
         raise click.ClickException(
@@ -183,8 +186,6 @@ def review_command(db_path, accepts, rejects, interactive, silent, verbose):
         ofsted-homes review registry.db --accept 3f2a9c0d1e2b4a5c=SC123456
         ofsted-homes review registry.private.db --interactive
     """
-    from registry.cli import configure_logging
-
     configure_logging(verbose, silent)
     db = Database(db_path)
     if "match_candidates" not in db.table_names():

@@ -45,16 +45,19 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import click
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
 from extract.reports import (
     ERROR_KINDS,
     EXTRACTOR_VERSION,
     InspectionReport,
     ReportError,
+    extract_report,
 )
-from extract.sandbox import Limits, Outcome, SandboxPool, extract_many
-from registry.load import (
+from extract.sandbox import Limits, Outcome, SandboxPool, extract_many, run_sandboxed
+from registry.derive.derive import add_inspection_observations, rebuild
+from registry.logs import configure_logging
+from registry.provenance import (
     FileResult,
     Source,
     record_problem,
@@ -62,144 +65,10 @@ from registry.load import (
     sha256_of,
     utc_now,
 )
+from registry.schema.db import open_registry
 from registry.upsert import upsert_rows
 
 logger = logging.getLogger(__name__)
-
-migrations = Migrations("ofsted-homes-reports")
-
-MENTION_KINDS = ("missing", "away", "exploitation", "police")
-
-
-@migrations()
-def m001_reports(db: Database) -> None:
-    kinds = ", ".join(f"'{k}'" for k in ERROR_KINDS)
-    mention_kinds = ", ".join(f"'{k}'" for k in MENTION_KINDS)
-    db.executescript(
-        f"""
-        CREATE TABLE reports (
-            sha256 TEXT PRIMARY KEY REFERENCES sources(sha256),
-            urn TEXT NOT NULL,
-            url TEXT,
-            file_name TEXT,
-            inspection_date TEXT,
-            inspection_end_date TEXT,
-            inspection_type TEXT,
-            inspection_type_as_published TEXT,
-            layout TEXT NOT NULL,
-            framework TEXT,
-            judgement TEXT,
-            judgement_as_published TEXT,
-            helped_and_protected TEXT,
-            helped_and_protected_as_published TEXT,
-            leaders_and_managers TEXT,
-            leaders_and_managers_as_published TEXT,
-            previous_judgement TEXT,
-            previous_inspection_date TEXT,
-            enforcement_action_since_last TEXT,
-            registered_provider TEXT,
-            registered_provider_address TEXT,
-            responsible_individual TEXT,
-            registered_manager TEXT,
-            inspectors TEXT,
-            places INTEGER,
-            pages INTEGER NOT NULL,
-            missing_mentions_count INTEGER NOT NULL DEFAULT 0,
-            requirements_count INTEGER NOT NULL DEFAULT 0,
-            recommendations_count INTEGER NOT NULL DEFAULT 0,
-            problems TEXT,
-            inspection_id TEXT,
-            extractor_version TEXT NOT NULL,
-            extracted_at TEXT NOT NULL
-        ) STRICT;
-
-        CREATE TABLE report_pages (
-            report TEXT NOT NULL REFERENCES reports(sha256),
-            page INTEGER NOT NULL,
-            urn TEXT,
-            text TEXT NOT NULL,
-            PRIMARY KEY (report, page)
-        ) STRICT;
-
-        CREATE TABLE report_mentions (
-            id TEXT PRIMARY KEY,
-            urn TEXT NOT NULL,
-            report TEXT NOT NULL REFERENCES reports(sha256),
-            inspection_date TEXT,
-            page INTEGER NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ({mention_kinds})),
-            quote TEXT NOT NULL,
-            count INTEGER,
-            is_current INTEGER NOT NULL DEFAULT 1
-        ) STRICT;
-
-        CREATE TABLE requirements (
-            id TEXT PRIMARY KEY,
-            urn TEXT NOT NULL,
-            report TEXT NOT NULL REFERENCES reports(sha256),
-            inspection_date TEXT,
-            kind TEXT NOT NULL CHECK (kind IN ('requirement', 'recommendation')),
-            number INTEGER NOT NULL,
-            text TEXT NOT NULL,
-            regulation TEXT,
-            due_date TEXT,
-            page INTEGER,
-            is_current INTEGER NOT NULL DEFAULT 1
-        ) STRICT;
-
-        CREATE TABLE report_disagreements (
-            id TEXT PRIMARY KEY,
-            report TEXT NOT NULL REFERENCES reports(sha256),
-            inspection_id TEXT NOT NULL,
-            urn TEXT NOT NULL,
-            inspection_date TEXT,
-            field TEXT NOT NULL,
-            report_value TEXT,
-            registry_value TEXT,
-            registry_source_id TEXT,
-            is_resolved INTEGER NOT NULL DEFAULT 0,
-            found_at TEXT NOT NULL,
-            checked_at TEXT NOT NULL
-        ) STRICT;
-
-        CREATE TABLE pdf_errors (
-            sha256 TEXT PRIMARY KEY REFERENCES sources(sha256),
-            file_name TEXT,
-            url TEXT,
-            error_kind TEXT NOT NULL CHECK (error_kind IN ({kinds})),
-            message TEXT NOT NULL,
-            extractor_version TEXT NOT NULL,
-            failed_at TEXT NOT NULL
-        ) STRICT;
-
-        CREATE INDEX idx_reports_urn ON reports(urn, inspection_date);
-        CREATE INDEX idx_report_mentions_report ON report_mentions(report);
-        CREATE INDEX idx_report_mentions_urn ON report_mentions(urn, kind);
-        CREATE INDEX idx_requirements_report ON requirements(report);
-        CREATE INDEX idx_requirements_urn ON requirements(urn);
-        CREATE INDEX idx_report_disagreements_report ON report_disagreements(report);
-
-        ALTER TABLE inspections ADD COLUMN report_sha256 TEXT REFERENCES reports(sha256);
-        CREATE INDEX idx_inspections_report ON inspections(report_sha256);
-        """
-    )
-    db["report_pages"].enable_fts(["text"], create_triggers=True, tokenize="porter")
-
-
-@migrations()
-def m002_inspection_history(db: Database) -> None:
-    """The report's "Recent inspection history" table, as JSON."""
-    db.execute("ALTER TABLE reports ADD COLUMN inspection_history TEXT")
-
-
-@migrations()
-def m003_pdf_errors_is_current(db: Database) -> None:
-    """A file that failed once and was read later (a new extractor version)
-    keeps its failure row, marked as no longer current."""
-    db.execute(
-        "ALTER TABLE pdf_errors ADD COLUMN is_current INTEGER NOT NULL DEFAULT 1"
-    )
-
 
 # ------------------------------------------------------------------ writing
 
@@ -602,9 +471,6 @@ def _observe_linked(db: Database) -> None:
     (newer than the last annual release) gets its judgements from the report.
     Reports never create inspections of their own, so a report's first day and
     a spreadsheet's date for the same visit cannot make two rows."""
-    from registry.derive import add_inspection_observations, rebuild
-    from registry.load import Source
-
     rows = list(
         db.query(
             """
@@ -731,9 +597,6 @@ def extract_report_command(
     \b
         ofsted-homes extract-report report.pdf
     """
-    from extract.reports import extract_report
-    from extract.sandbox import run_sandboxed
-
     limits = Limits(memory_bytes=memory_mb << 20, wall_seconds=timeout)
     if not pdf.exists():
         _print_error(pdf, "not_pdf", f"{pdf}: no such file")
@@ -796,8 +659,6 @@ def load_reports_command(
     \b
         ofsted-homes load-reports registry.db raw/report/*.pdf
     """
-    from registry.cli import configure_logging
-    from registry.db import open_registry
 
     configure_logging(verbose, silent)
     db = open_registry(db_path)

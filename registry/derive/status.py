@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from registry.crawls import Crawl, Thresholds
-from registry.load import utc_now
+from registry.provenance import utc_now
+from registry.refresh.crawls import Crawl, Thresholds
 
 ACTIVE, MISSING, INACTIVE, NOT_FOUND = "active", "missing", "inactive", "not found"
 

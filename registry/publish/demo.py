@@ -16,6 +16,10 @@ from pathlib import Path
 
 import click
 
+from registry.logs import configure_logging
+from registry.publish.serve import make_datasette, run_server
+from registry.refresh.refresh import refresh, site_settings
+
 logger = logging.getLogger(__name__)
 
 # The demo crawls loopback: no need to wait between requests.
@@ -74,9 +78,7 @@ def demo(port, site_port, homes, seed, directory, no_serve, silent, verbose) -> 
     \b
         ofsted-homes demo --port 8001      # then open http://127.0.0.1:8001/
     """
-    from registry.cli import configure_logging
-    from registry.refresh import refresh, site_settings
-    from sample_site.server import SampleSite
+    from sample_site.server import SampleSite  # the sample site needs the demo extra
 
     configure_logging(verbose, silent)
     host = "127.0.0.1"
@@ -108,8 +110,6 @@ def demo(port, site_port, homes, seed, directory, no_serve, silent, verbose) -> 
             say(line)
         if no_serve:
             return
-        from registry.serve import make_datasette, run_server
-
         ds = make_datasette(db_path)
         say(f"Serving the SAMPLE registry on http://{host}:{port}/ - Ctrl-C to stop")
         try:

@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import sys
 from contextlib import closing
@@ -25,10 +26,11 @@ import click
 import yaml
 
 from registry.errors import RegistryError
+from registry.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 METADATA_PATH = ROOT / "metadata.yml"
 ASSETS_DIR = ROOT / "datasette"
 STATIC_MOUNT = "assets"
@@ -255,14 +257,14 @@ def private_flag_sql(public_sql: str, registry: str, private: str) -> str:
     if not start.lower().startswith("with "):
         raise RegistryError(
             "metadata.yml: flagged_homes no longer starts with a WITH clause; "
-            "update PRIVATE_FLAG_EDITS in registry/serve.py to match it."
+            "update PRIVATE_FLAG_EDITS in registry/publish/serve.py to match it."
         )
     sql = union + start[len("with ") :]
     for old, new in PRIVATE_FLAG_EDITS:
         if sql.count(old) != 1:
             raise RegistryError(
                 f"metadata.yml: flagged_homes no longer has {old.strip()!r} "
-                "exactly once; update PRIVATE_FLAG_EDITS in registry/serve.py."
+                "exactly once; update PRIVATE_FLAG_EDITS in registry/publish/serve.py."
             )
         sql = sql.replace(old, new)
     return sql
@@ -361,10 +363,6 @@ def serve(
         ofsted-homes serve registry.db
         ofsted-homes serve registry.db --inspector --private-db foi.db -p 8002
     """
-    import os
-
-    from registry.cli import configure_logging
-
     configure_logging(verbose, silent)
     try:
         if inspector and not os.environ.get(PASSWORD_HASH_ENV):

@@ -29,7 +29,9 @@ from sqlite_utils import Database, Migrations
 from extract.errors import StrictModeError
 from extract.incidents import IncidentFile, IncidentRecord, read_incidents
 from registry.errors import RegistryError
-from registry.load import (
+from registry.incidents.matching import Matcher
+from registry.incidents.police import sync_police_force_areas
+from registry.provenance import (
     FileResult,
     Source,
     record_problem,
@@ -37,7 +39,6 @@ from registry.load import (
     sha256_of,
     utc_now,
 )
-from registry.matching import Matcher
 
 logger = logging.getLogger(__name__)
 
@@ -161,8 +162,6 @@ migrations = Migrations("ofsted-homes-incidents")
 @migrations()
 def m001_incidents(db: Database) -> None:
     db.executescript(_INCIDENT_TABLES + _POLICE_TABLES)
-    from registry.police import sync_police_force_areas
-
     sync_police_force_areas(db)
 
 
