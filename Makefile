@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
 	@echo "Installing ofsted-homes and its dependencies into $(VENV) …"
-	$(BIN)/python -m pip install --quiet --quiet -e . --group dev 2> $(VENV)/install.log || (cat $(VENV)/install.log; exit 1)
+	$(BIN)/python -m pip install --quiet --quiet -e ".[demo]" --group dev 2> $(VENV)/install.log || (cat $(VENV)/install.log; exit 1)
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from registry.logs import configure_logging
+from sample_site.extra import demo_extra_problem
 
 
 @click.command(name="sample-site")
@@ -39,6 +40,9 @@ def sample_site(homes, seed, host, port, cache_dir, as_csv, silent, verbose) -> 
         ofsted-homes sample-site --homes 4000 --port 8002 &
         ofsted-homes refresh demo.db --site http://127.0.0.1:8002 --sample
     """
+    problem = demo_extra_problem("sample-site")
+    if problem:
+        raise click.ClickException(problem)
     from sample_site.server import SampleSite
 
     configure_logging(verbose, silent)

@@ -19,6 +19,7 @@ import click
 from registry.logs import configure_logging
 from registry.publish.serve import make_datasette, run_server
 from registry.refresh.refresh import refresh, site_settings
+from sample_site.extra import demo_extra_problem
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,9 @@ def demo(port, site_port, homes, seed, directory, no_serve, silent, verbose) -> 
     \b
         ofsted-homes demo --port 8001      # then open http://127.0.0.1:8001/
     """
+    problem = demo_extra_problem("demo")
+    if problem:
+        raise click.ClickException(problem)
     from sample_site.server import SampleSite  # the sample site needs the demo extra
 
     configure_logging(verbose, silent)

@@ -19,6 +19,7 @@ import os
 import sqlite3
 import sys
 from contextlib import closing
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,23 @@ from registry.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
-METADATA_PATH = ROOT / "metadata.yml"
-ASSETS_DIR = ROOT / "datasette"
+
+def _site(name: str) -> Path:
+    """A file or folder of the publishing site, package data of
+    ``registry.publish`` (``site/metadata.yml`` and ``site/datasette/``: in a
+    checkout, links to the top-level ``metadata.yml`` and ``datasette/``; in
+    an installed wheel, copies of them)."""
+    found = resources.files("registry.publish").joinpath("site", name)
+    if not isinstance(found, Path):  # e.g. installed as a zip file
+        raise RegistryError(
+            f"{found}: the publishing site must be on the file system; "
+            "install ofsted-homes with pip (not as a zipped package)"
+        )
+    return found
+
+
+METADATA_PATH = _site("metadata.yml")
+ASSETS_DIR = _site("datasette")
 STATIC_MOUNT = "assets"
 # The database name metadata.yml describes; a file with another stem is
 # published under its own name with the same metadata.
@@ -99,7 +114,7 @@ def load_metadata(database_name: str, path: Path = METADATA_PATH) -> dict[str, A
     except (OSError, yaml.YAMLError) as error:
         raise RegistryError(
             f"{path}: cannot read the publishing metadata ({error}). "
-            "Restore it from git."
+            "Restore metadata.yml from git, or reinstall ofsted-homes."
         ) from None
     databases = metadata.setdefault("databases", {})
     if database_name != METADATA_DATABASE and METADATA_DATABASE in databases:

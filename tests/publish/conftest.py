@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -754,13 +756,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def ofsted_homes_command() -> str:
+    """The `ofsted-homes` console script of the environment running the tests
+    (beside its Python), else the one on PATH."""
+    beside = Path(sys.executable).with_name("ofsted-homes")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("ofsted-homes")
+    if found is None:
+        pytest.fail("no `ofsted-homes` command: install the project (pip install -e .)")
+    return found
+
+
 def start_server(db_path: Path, *args: str, env: dict | None = None):
     """``ofsted-homes serve`` as a real process on a free loopback port;
     returns (process, base_url) once it answers."""
     port = free_port()
     process = subprocess.Popen(
         [
-            str(ROOT / ".venv" / "bin" / "ofsted-homes"),
+            ofsted_homes_command(),
             "serve",
             str(db_path),
             "--port",
