@@ -16,7 +16,7 @@ from registry.incidents.incidents import (
 )
 from registry.incidents.reviews import decide, open_reviews
 from registry.logs import configure_logging
-from registry.schema.db import open_registry
+from registry.writes import table_names, writer
 
 
 def _mapping(
@@ -121,31 +121,34 @@ def load_incidents_command(
         raise click.ClickException(
             f"{db_path}: no such registry; create it with `ofsted-homes load {db_path} FILES`"
         )
-    registry = open_registry(db_path)
-    target = None
-    if private or private_db:
-        target = open_private(private_db or default_private_path(db_path))
-    failed = 0
-    for path in files:
-        try:
-            load = load_incidents(
-                registry,
-                path,
-                source_name=source_name,
-                licence=licence,
-                url=url,
-                private_db=target,
-                mapping=mapping,
-                default_kind=default_kind,
-                strict=strict,
-                auto_fuzzy=auto_match,
-            )
-        except (ExtractError, RegistryError) as error:
-            failed += 1
-            click.echo(f"Error: {error}", err=True)
-            continue
-        if not silent:
-            click.echo(load.result.summary, err=True)
+    # A private load writes only the private database (its own provenance);
+    # the registry's writer lock is held all the same, and the registry gets
+    # no `writes` row since nothing in it changes.
+    with writer(db_path, "load-incidents", per_file=True) as registry:
+        target = None
+        if private or private_db:
+            target = open_private(private_db or default_private_path(db_path))
+        failed = 0
+        for path in files:
+            try:
+                load = load_incidents(
+                    registry,
+                    path,
+                    source_name=source_name,
+                    licence=licence,
+                    url=url,
+                    private_db=target,
+                    mapping=mapping,
+                    default_kind=default_kind,
+                    strict=strict,
+                    auto_fuzzy=auto_match,
+                )
+            except (ExtractError, RegistryError) as error:
+                failed += 1
+                click.echo(f"Error: {error}", err=True)
+                continue
+            if not silent:
+                click.echo(load.result.summary, err=True)
     if failed:
         raise SystemExit(1)
 
@@ -187,45 +190,47 @@ def review_command(db_path, accepts, rejects, interactive, silent, verbose):
         ofsted-homes review registry.private.db --interactive
     """
     configure_logging(verbose, silent)
-    db = Database(db_path)
-    if "match_candidates" not in db.table_names():
+    if "match_candidates" not in table_names(db_path):
         raise click.ClickException(
             f"{db_path}: no incident tables; load a file with `ofsted-homes load-incidents` first"
         )
-    changed = 0
-    try:
-        for value, decision in [(a, "accept") for a in accepts] + [
-            (r, "reject") for r in rejects
-        ]:
-            row_key, sep, urn = value.partition("=")
-            if not sep:
-                raise click.BadParameter(f"{value!r}: write it as ROW_KEY=URN")
-            changed += decide(db, row_key.strip(), urn.strip().upper(), decision)
-        if interactive:
-            changed += _interactive(db)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
-    if accepts or rejects or interactive:
-        if not silent:
-            click.echo(f"{changed} incident rows changed", err=True)
-        return
-    reviews = open_reviews(db)
-    for review in reviews:
-        for c in review["candidates"]:
-            click.echo(
-                "\t".join(
-                    [
-                        review["row_key"],
-                        c["urn"],
-                        f"{c['score']:.0f}",
-                        c["reasons"] or "",
-                        c["home_summary"] or "",
-                        review["row"] or "",
-                    ]
+    # one transaction for --accept/--reject (all or nothing); interactive
+    # decisions each commit as they are made
+    with writer(db_path, "review", per_file=interactive) as db:
+        changed = 0
+        try:
+            for value, decision in [(a, "accept") for a in accepts] + [
+                (r, "reject") for r in rejects
+            ]:
+                row_key, sep, urn = value.partition("=")
+                if not sep:
+                    raise click.BadParameter(f"{value!r}: write it as ROW_KEY=URN")
+                changed += decide(db, row_key.strip(), urn.strip().upper(), decision)
+            if interactive:
+                changed += _interactive(db)
+        except RegistryError as error:
+            raise click.ClickException(str(error)) from None
+        if accepts or rejects or interactive:
+            if not silent:
+                click.echo(f"{changed} incident rows changed", err=True)
+            return
+        reviews = open_reviews(db)
+        for review in reviews:
+            for c in review["candidates"]:
+                click.echo(
+                    "\t".join(
+                        [
+                            review["row_key"],
+                            c["urn"],
+                            f"{c['score']:.0f}",
+                            c["reasons"] or "",
+                            c["home_summary"] or "",
+                            review["row"] or "",
+                        ]
+                    )
                 )
-            )
-    if not silent:
-        click.echo(f"{len(reviews)} rows wait for review", err=True)
+        if not silent:
+            click.echo(f"{len(reviews)} rows wait for review", err=True)
 
 
 def _interactive(db: Database) -> int:

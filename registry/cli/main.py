@@ -15,9 +15,9 @@ import click
 from extract.errors import ExtractError
 from registry.errors import RegistryError
 from registry.loading.files import load_files
-from registry.lock import RefreshLocked, refresh_lock
+from registry.lock import RefreshLocked
 from registry.logs import configure_logging
-from registry.schema.db import open_registry
+from registry.writes import writer
 
 
 @click.group()
@@ -78,8 +78,8 @@ def load(
     """
     configure_logging(verbose, silent)
     try:
-        with refresh_lock(db_path):  # one writer at a time, refreshes included
-            db = open_registry(db_path)
+        # one writer at a time, refreshes included; one transaction per file
+        with writer(db_path, "load", per_file=True) as db:
             results = load_files(
                 db,
                 files,
@@ -88,6 +88,7 @@ def load(
                 is_sample=sample,
                 echo=None if silent else lambda line: click.echo(line, err=True),
             )
+            counts = {t: db[t].count for t in ("homes", "inspections", "problems")}
     except RefreshLocked as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(2)
@@ -98,17 +99,15 @@ def load(
     for result in failed:
         click.echo(f"Error: {result.summary}", err=True)
     if not silent:
-        click.echo(_total_line(db_path, results), err=True)
+        click.echo(_total_line(db_path, results, counts), err=True)
     if failed:
         sys.exit(1)
 
 
-def _total_line(db_path: Path, results: list) -> str:
-    db = open_registry(db_path, migrate=False)
+def _total_line(db_path: Path, results: list, counts: dict[str, int]) -> str:
     loaded = sum(1 for r in results if r.ok and not r.skipped)
     skipped = sum(1 for r in results if r.skipped)
     failed = sum(1 for r in results if not r.ok)
-    counts = {t: db[t].count for t in ("homes", "inspections", "problems")}
     return (
         f"Total: {loaded} loaded, {skipped} already loaded, {failed} refused; "
         f"{db_path.name} has {counts['homes']:,} homes, "
@@ -119,6 +118,9 @@ def _total_line(db_path: Path, results: list) -> str:
 def main() -> None:  # pragma: no cover - console entry point
     try:
         cli(standalone_mode=True)
+    except RefreshLocked as error:  # another writer: try again later
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
     except (ExtractError, RegistryError) as error:
         raise click.ClickException(str(error)) from None
 

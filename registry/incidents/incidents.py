@@ -248,7 +248,7 @@ def load_incidents(
         )
     matcher = Matcher(registry, decisions=target, auto_fuzzy=auto_fuzzy)
     private = private_db is not None
-    with target.conn:
+    with target.atomic():
         load = _write(target, matcher, source, parsed, source_name, licence, private)
     return load
 

@@ -50,7 +50,7 @@ def decide(
         raise RegistryError(
             f"no incident rows with key {row_key!r}; list them with `ofsted-homes review DB`"
         )
-    with db.conn:
+    with db.atomic():
         db["match_decisions"].upsert(
             {
                 "row_key": row_key,

@@ -2,7 +2,7 @@
 
 One command, safe from cron:
 
-1. take a lock (``registry.db.lock``, ``registry.lock``), so two refreshes
+1. take the writer lock (``registry.db.lock``, ``registry.writes``), so two refreshes
    never overlap;
 2. run the spiders (``releases``, ``reports``) as subprocesses
    (``registry.crawls``); each writes raw files, a JSON Lines manifest and a
@@ -39,10 +39,10 @@ from registry.derive.derive import rebuild
 from registry.derive.status import apply_status
 from registry.la import ensure_reference_data
 from registry.loading.files import FileToLoad, load_files
-from registry.lock import RefreshLocked, refresh_lock
+from registry.lock import RefreshLocked
 from registry.logs import configure_logging
 from registry.provenance import FileResult, sha256_of, utc_now
-from registry.publish.publish import PublishRefused, build_copy, publish
+from registry.publish.publish import PublishRefused, publish
 from registry.refresh.crawls import (
     Crawl,
     Thresholds,
@@ -54,6 +54,7 @@ from registry.refresh.crawls import (
 )
 from registry.refresh.provider_pages import load_provider_page
 from registry.reports.reports import link_reports
+from registry.writes import building, write_lock
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def refresh(
     data_dir.mkdir(parents=True, exist_ok=True)
     thresholds = thresholds or Thresholds()
     say = echo or (lambda _line: None)
-    with refresh_lock(db_path):
+    with write_lock(db_path):
         previous = last_good(db_path)
         if crawls is None:
             plans = []
@@ -138,7 +139,7 @@ def refresh(
             result.ok = False
             note_outcome(data_dir, crawls, "refused", result.reasons)
             return result
-        with build_copy(db_path) as (build_path, db):
+        with building(db_path, "refresh") as (build_path, db):
             _merge(
                 db,
                 crawls,

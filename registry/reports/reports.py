@@ -65,8 +65,8 @@ from registry.provenance import (
     sha256_of,
     utc_now,
 )
-from registry.schema.db import open_registry
 from registry.upsert import upsert_rows
+from registry.writes import writer
 
 logger = logging.getLogger(__name__)
 
@@ -661,7 +661,6 @@ def load_reports_command(
     """
 
     configure_logging(verbose, silent)
-    db = open_registry(db_path)
     bar_context = (
         contextlib.nullcontext(None)
         if silent
@@ -669,7 +668,7 @@ def load_reports_command(
             length=len(files), label="Reading reports", file=sys.stderr, show_pos=True
         )
     )
-    with bar_context as bar:
+    with writer(db_path, "load-reports", per_file=True) as db, bar_context as bar:
 
         def progress(_done: int, _total: int, _outcome: Outcome) -> None:
             if bar is not None:
@@ -683,6 +682,7 @@ def load_reports_command(
             is_sample=sample,
             strict=strict,
         )
+        totals = {t: db[t].count for t in ("reports", "report_mentions")}
     loaded = sum(1 for r in results if r.ok and not r.skipped)
     skipped = sum(1 for r in results if r.skipped)
     failed = [r for r in results if not r.ok]
@@ -693,8 +693,8 @@ def load_reports_command(
         click.echo(
             f"Loaded {loaded:,} reports into {db_path.name}, {skipped:,} already "
             f"loaded, {len(failed):,} could not be read (see the pdf_errors table); "
-            f"{db['reports'].count:,} reports, "
-            f"{db['report_mentions'].count:,} mentions in all",
+            f"{totals['reports']:,} reports, "
+            f"{totals['report_mentions']:,} mentions in all",
             err=True,
         )
     if failed:

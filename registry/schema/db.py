@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlite_utils import Database, Migrations
 
 from registry.incidents.incidents import migrations as incidents_migrations
-from registry.schema import core, crawls, reports
+from registry.schema import core, crawls, reports, writes
 
 # Every migration set the registry applies, in this order (the reports set
 # alters a table the core set creates). Each set keeps its own name in the
@@ -17,6 +17,7 @@ MIGRATION_SETS: list[Migrations] = [
     incidents_migrations,
     crawls.migrations,
     reports.migrations,
+    writes.migrations,
 ]
 
 
