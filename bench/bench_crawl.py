@@ -42,8 +42,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from registry.crawls import Thresholds, gate, monitor_lines, run_spider
-    from registry.refresh import refresh, site_settings
+    from registry.refresh.crawls import Thresholds, gate, monitor_lines, run_spider
+    from registry.refresh.refresh import refresh, site_settings
     from sample_site.server import SampleSite
 
     work = Path(tempfile.mkdtemp(prefix="bench-crawl-"))

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from registry.db import open_registry
-from registry.load import load_files
+from registry.loading.files import load_files
+from registry.schema.db import open_registry
 
 
 def main() -> int:

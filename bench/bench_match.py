@@ -230,7 +230,7 @@ def labelled_set(
 
 def build_registry(path: Path, homes: list[dict]):
     from extract.normalise import owner_id
-    from registry.db import open_registry
+    from registry.schema.db import open_registry
 
     db = open_registry(path)
     with db.conn:
@@ -278,7 +278,7 @@ def record_for(row: dict, line: int):
 
 
 def evaluate(db, rows: list[Labelled]) -> dict:
-    from registry.matching import Matcher
+    from registry.incidents.matching import Matcher
 
     matcher = Matcher(db)
     counts = {
@@ -330,7 +330,7 @@ def evaluate(db, rows: list[Labelled]) -> dict:
 def _time_load(db, folder: Path, rows: list[Labelled]) -> None:
     import csv
 
-    from registry.incidents import load_incidents
+    from registry.incidents.incidents import load_incidents
 
     path = folder / "foi.csv"
     with open(path, "w", newline="", encoding="utf-8") as fh:

@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from registry.serve import METADATA_PATH  # noqa: E402
+from registry.publish.serve import METADATA_PATH  # noqa: E402
 
 TARGET_P95_MS = 200
 TARGET_INDEX_RATIO = 1.2

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from extract.errors import ExtractError, UnrecognisedFile
+from extract.kinds import looks_like_pdf
 from extract.normalise import (
     clean_text,
     fold,
@@ -466,7 +467,7 @@ def read_rows(path: Path) -> list[tuple[str | None, list[list[object]]]]:
     if not path.exists():
         raise ExtractError(f"{path}: no such file")
     with open(path, "rb") as fh:
-        if fh.read(5) == b"%PDF-":
+        if looks_like_pdf(fh.read(1024)):
             raise UnrecognisedFile(
                 f"{path.name}: this is a PDF; incident files must be CSV or XLSX"
             )

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from extract.errors import ExtractError
+from extract.kinds import looks_like_pdf
 from extract.normalise import framework_for
 from extract.report_dates import parse_date_range
 from extract.report_fields import (
@@ -66,6 +67,10 @@ EXTRACTOR_VERSION = "4"
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 200
+# Drawing objects (text runs, paths, images) in the whole PDF. Real reports
+# have at most about 10,000; a file with far more is stopped after a counted
+# amount of work, the same on every machine, before the CPU limit is needed.
+MAX_OBJECTS = 200_000
 
 # ------------------------------------------------------------------ errors
 
@@ -220,7 +225,7 @@ def check_file(path: Path, *, max_bytes: int = MAX_BYTES) -> None:
             f"{path.name}: {size:,} bytes, more than the {max_bytes:,} a report can be; "
             "check it is an inspection report"
         )
-    if not head.lstrip(b"\xef\xbb\xbf \t\r\n\x00").startswith(b"%PDF-"):
+    if not looks_like_pdf(head):
         found = head[:20].decode("latin-1").strip()
         raise NotPdf(
             f"{path.name} byte 0: expected '%PDF-', found {found!r}; this is not a "
@@ -233,9 +238,12 @@ def check_file(path: Path, *, max_bytes: int = MAX_BYTES) -> None:
         )
 
 
-def read_pages(path: Path, *, max_pages: int = MAX_PAGES) -> list[str]:
+def read_pages(
+    path: Path, *, max_pages: int = MAX_PAGES, max_objects: int = MAX_OBJECTS
+) -> list[str]:
     """The text of every page (pdfium), or a :class:`ReportError`."""
     import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_raw
 
     try:
         pdf = pdfium.PdfDocument(str(path))
@@ -260,9 +268,17 @@ def read_pages(path: Path, *, max_pages: int = MAX_PAGES) -> list[str]:
                 "can have; check it is an inspection report"
             )
         texts = []
+        objects = 0
         for number in range(count):
             page = pdf[number]
             try:
+                objects += pdfium_raw.FPDFPage_CountObjects(page.raw)
+                if objects > max_objects:
+                    raise ParseTimeout(
+                        f"{path.name} page {number + 1}: more than {max_objects:,} "
+                        "drawing objects so far, far more than any report has; "
+                        "reading it would take too long"
+                    )
                 textpage = page.get_textpage()
                 try:
                     texts.append(textpage.get_text_range())
@@ -280,12 +296,16 @@ def read_pages(path: Path, *, max_pages: int = MAX_PAGES) -> list[str]:
 
 
 def extract_report(
-    path: Path, *, max_bytes: int = MAX_BYTES, max_pages: int = MAX_PAGES
+    path: Path,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_pages: int = MAX_PAGES,
+    max_objects: int = MAX_OBJECTS,
 ) -> InspectionReport:
     """Read one inspection report PDF. Raises a :class:`ReportError`."""
     path = Path(path)
     check_file(path, max_bytes=max_bytes)
-    raw_pages = read_pages(path, max_pages=max_pages)
+    raw_pages = read_pages(path, max_pages=max_pages, max_objects=max_objects)
     return parse_report_text(raw_pages, name=path.name)
 
 

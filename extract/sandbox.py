@@ -36,6 +36,7 @@ from pathlib import Path
 
 from extract.reports import (
     MAX_BYTES,
+    MAX_OBJECTS,
     MAX_PAGES,
     InspectionReport,
     ReportError,
@@ -55,11 +56,19 @@ class Limits:
     wall_seconds: float = 90.0
     max_bytes: int = MAX_BYTES
     max_pages: int = MAX_PAGES
+    #: Drawing objects in one PDF: a counted work limit, the same on every machine.
+    max_objects: int = MAX_OBJECTS
     #: A worker is replaced after this many files (pdfium/pdfminer keep caches).
     tasks_per_worker: int = 50
 
     def __post_init__(self) -> None:
-        for name in ("memory_bytes", "cpu_seconds", "wall_seconds", "max_bytes"):
+        for name in (
+            "memory_bytes",
+            "cpu_seconds",
+            "wall_seconds",
+            "max_bytes",
+            "max_objects",
+        ):
             value = getattr(self, name)
             if value <= 0:
                 raise ValueError(f"{name} must be positive: {value}")
@@ -142,7 +151,10 @@ def _worker_main(conn: Connection, limits: Limits) -> None:
         cpu_before = _cpu_used()
         try:
             report = extract_report(
-                path, max_bytes=limits.max_bytes, max_pages=limits.max_pages
+                path,
+                max_bytes=limits.max_bytes,
+                max_pages=limits.max_pages,
+                max_objects=limits.max_objects,
             )
             message: tuple = ("ok", report)
         except ReportError as error:

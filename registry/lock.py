@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from registry.errors import RegistryError
-from registry.load import utc_now
+from registry.provenance import utc_now
 
 
 class RefreshLocked(RegistryError):

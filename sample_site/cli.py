@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+from registry.logs import configure_logging
+from sample_site.extra import demo_extra_problem
+
 
 @click.command(name="sample-site")
 @click.option("--homes", default=200, show_default=True, help="How many sample homes")
@@ -48,7 +51,9 @@ def sample_site(
         ofsted-homes sample-site --homes 4000 --port 8002 &
         ofsted-homes refresh demo.db --site http://127.0.0.1:8002 --sample
     """
-    from registry.cli import configure_logging
+    problem = demo_extra_problem("sample-site")
+    if problem:
+        raise click.ClickException(problem)
     from sample_site.server import SampleSite
 
     configure_logging(verbose, silent)

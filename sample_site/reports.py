@@ -1,18 +1,21 @@
 """Report PDFs for the sample site.
 
 Uses the report reader's fixture generator
-(``sample_site.report_pdfs.render_report(report, path, *, layout="sccif")``)
-when it is installed; until then, a short placeholder PDF that says what it is.
+(``sample_site.report_pdfs.render_report(report, path, *, layout="sccif")``);
+if it fails on a report, a short placeholder PDF that says what it is.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
 from sample_site.files import SAMPLE_MARK
 from sample_site.population import Home, Inspection
+from sample_site.report_pdfs import render_report, sample_report
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +35,8 @@ def layout_for(inspection: Inspection) -> str:
 def report_dict(home: Home, inspection: Inspection, *, seed: int = 0) -> dict:
     """The report's content, in the shape ``render_report`` takes: the report
     reader's ``sample_report`` narrative, with this inspection's facts."""
-    module = importlib.import_module("sample_site.report_pdfs")
     layout = layout_for(inspection)
-    report = module.sample_report(
+    report = sample_report(
         home.urn,
         seed=seed + int(inspection.event_number),
         layout=layout,
@@ -57,39 +59,22 @@ def report_dict(home: Home, inspection: Inspection, *, seed: int = 0) -> dict:
 def write_report(
     home: Home, inspection: Inspection, path: Path, *, seed: int = 0
 ) -> None:
-    render = _renderer()
     tmp = path.with_suffix(".part")
-    if render is not None:
-        try:
-            render(
-                report_dict(home, inspection, seed=seed),
-                tmp,
-                layout=layout_for(inspection),
-            )
-            tmp.replace(path)
-            return
-        except Exception:  # the generator is another area's; fall back, loudly
-            logger.exception(
-                "render_report failed for %s; using a placeholder", home.urn
-            )
+    try:
+        render_report(
+            report_dict(home, inspection, seed=seed),
+            tmp,
+            layout=layout_for(inspection),
+        )
+        tmp.replace(path)
+        return
+    except Exception:  # the generator is another area's; fall back, loudly
+        logger.exception("render_report failed for %s; using a placeholder", home.urn)
     _placeholder(home, inspection, tmp)
     tmp.replace(path)
 
 
-def _renderer():
-    try:
-        module = importlib.import_module("sample_site.report_pdfs")
-    except ModuleNotFoundError as error:
-        if error.name != "sample_site.report_pdfs":
-            raise
-        return None
-    return getattr(module, "render_report", None)
-
-
 def _placeholder(home: Home, inspection: Inspection, path: Path) -> None:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
     pdf = canvas.Canvas(str(path), pagesize=A4, invariant=1)
     y = 800
     lines = [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.cli import cli
+from registry.cli.main import cli
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
@@ -16,7 +16,9 @@ README = (ROOT / "README.md").read_text()
 def test_every_command_has_help_and_is_in_the_readme(name):
     command = cli.commands[name]
     assert command.help and len(command.help.strip()) > 20, name
-    assert f"ofsted-homes {name}" in README, f"`ofsted-homes {name}` is not in README.md"
+    assert f"ofsted-homes {name}" in README, (
+        f"`ofsted-homes {name}` is not in README.md"
+    )
 
 
 def _imports(package: str) -> set[str]:

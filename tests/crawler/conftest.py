@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from registry.refresh import refresh, site_settings
+from registry.refresh.refresh import refresh, site_settings
 from sample_site.server import SampleSite
 
 # Politeness off for loopback speed; everything else as in production.

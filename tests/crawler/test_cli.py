@@ -13,7 +13,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from registry.cli import cli
+from registry.cli.main import cli
 from registry.lock import refresh_lock
 
 from .conftest import FAST, copy_baseline, file_digest
@@ -68,7 +68,7 @@ def test_sample_site_command_serves_until_ctrl_c():
         [
             sys.executable,
             "-c",
-            "from registry.cli import cli; cli()",
+            "from registry.cli.main import cli; cli()",
             "sample-site",
             "--homes",
             "5",

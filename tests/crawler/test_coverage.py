@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from registry.cli import cli
-from registry.crawls import start_spider
+from registry.cli.main import cli
+from registry.refresh.crawls import start_spider
 from sample_site.population import build_population
 from sample_site.server import SampleSite
 
@@ -310,7 +310,7 @@ def test_canary_takes_urns_from_the_registry_and_finds_dead_pages(baseline, tmp_
 
 
 async def test_the_last_crawl_s_coverage_is_shown_in_datasette(baseline, tmp_path):
-    from registry.serve import make_datasette
+    from registry.publish.serve import make_datasette
 
     _site, db_path = copy_baseline(baseline, tmp_path)
     ds = make_datasette(db_path)

@@ -38,7 +38,7 @@ def test_demo_builds_the_sample_registry_serves_it_and_stops_on_ctrl_c(tmp_path)
         [
             sys.executable,
             "-c",
-            "from registry.cli import cli; cli()",
+            "from registry.cli.main import cli; cli()",
             "demo",
             "--port",
             str(port),

@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlite_utils import Database
 
-from registry.crawls import Thresholds
 from registry.lock import RefreshLocked, refresh_lock
+from registry.refresh.crawls import Thresholds
 from sample_site.server import SampleSite
 
 from .conftest import copy_baseline, file_digest, run, table_digest

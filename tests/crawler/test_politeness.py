@@ -6,9 +6,9 @@ import sqlite3
 
 import pytest
 
-from registry.crawls import run_spider
-from registry.publish import PublishRefused, build_copy, check, publish
-from registry.refresh import site_settings
+from registry.publish.publish import PublishRefused, build_copy, check, publish
+from registry.refresh.crawls import run_spider
+from registry.refresh.refresh import site_settings
 from sample_site.server import SampleSite
 
 from .conftest import FAST, file_digest

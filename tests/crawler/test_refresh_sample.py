@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 
 from sqlite_utils import Database
@@ -55,19 +54,18 @@ def test_first_crawl_loads_every_home_inspection_and_report(baseline):
         db.execute("select count(*) from sources where is_sample = 0").fetchone()[0]
         == 0
     )
-    if importlib.util.find_spec("registry.reports"):
-        loaded = db.execute(
-            "select count(*) from sources where url like '%/files/v1/file/%'"
-        )
-        assert loaded.fetchone()[0] == len(published)
-        # every inspection is linked to its report, and every report keeps its URL
-        linked = db.execute(
-            "select count(*), count(report_sha256) from inspections"
-        ).fetchone()
-        assert linked == (len(published), len(published))
-        assert db.execute(
-            "select count(*) from reports where url is null"
-        ).fetchone() == (0,)
+    loaded = db.execute(
+        "select count(*) from sources where url like '%/files/v1/file/%'"
+    )
+    assert loaded.fetchone()[0] == len(published)
+    # every inspection is linked to its report, and every report keeps its URL
+    linked = db.execute(
+        "select count(*), count(report_sha256) from inspections"
+    ).fetchone()
+    assert linked == (len(published), len(published))
+    assert db.execute("select count(*) from reports where url is null").fetchone() == (
+        0,
+    )
     db.close()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from registry.db import open_registry
+from registry.schema.db import open_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 NCA_F1 = "nca_missing_children_in_care_by_police_force_2020-21_table_f1.csv"
@@ -141,7 +141,7 @@ def add_report_mention(
     db, urn, inspection_date, *, count, quote, kind="missing", page=4, number=0
 ):
     """A report and one of its sentences, in the report reader's tables
-    (registry.reports), as its loader would write them."""
+    (registry.reports.reports), as its loader would write them."""
     sha = hashlib.sha256(f"{urn}-{inspection_date}".encode()).hexdigest()
     db["sources"].upsert(
         {
@@ -235,7 +235,7 @@ def kit():
 def row_key_file(tmp_path_factory):
     """Row keys are HMACs under a secret key file (registry.matching): the
     tests use their own, never the user's ~/.config one."""
-    from registry.matching import ROW_KEY_ENV
+    from registry.incidents.matching import ROW_KEY_ENV
 
     path = tmp_path_factory.mktemp("config") / "row-key"
     old = os.environ.get(ROW_KEY_ENV)

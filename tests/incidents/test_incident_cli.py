@@ -15,7 +15,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from registry.cli import cli
+from registry.cli.main import cli
 
 
 def run(*args):

@@ -9,8 +9,8 @@ import pytest
 
 from extract.errors import ExtractError, StrictModeError
 from extract.incidents import parse_period, read_incidents
-from registry.incidents import ROWS_NOT_SHOWN, load_incidents, open_private
-from registry.reviews import decide, open_reviews
+from registry.incidents.incidents import ROWS_NOT_SHOWN, load_incidents, open_private
+from registry.incidents.reviews import decide, open_reviews
 
 SECRET_WORDS = [
     "Rose Cottage",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from registry.incidents import load_incidents, open_private
-from registry.load import load_file
+from registry.incidents.incidents import load_incidents, open_private
+from registry.loading.files import load_file
 
 
 @pytest.fixture
@@ -184,8 +184,8 @@ def test_police_force_areas_cover_every_local_authority(registry, kit):
 
 def test_police_table_problems_and_year(registry, tmp_path):
     from extract.errors import MissingDate, StrictModeError
-    from registry.load import Source, sha256_of
-    from registry.police import load_police_table
+    from registry.incidents.police import load_police_table
+    from registry.provenance import Source, sha256_of
 
     rows = [
         ["police_force", "care_incidents"],

@@ -18,7 +18,7 @@ from extract.incidents import (
     is_total_row,
     read_incidents,
 )
-from registry.incidents import load_incidents, open_private
+from registry.incidents.incidents import load_incidents, open_private
 
 TOTAL_LABELS = [
     "Total",

@@ -48,7 +48,7 @@ def test_no_wrong_automatic_match_for_a_home_in_the_registry(bench, labelled):
 
 def test_default_matching_makes_no_wrong_automatic_match(bench, labelled):
     """`load-incidents` matches by owner, LA and places only with --auto-match."""
-    from registry.matching import Matcher
+    from registry.incidents.matching import Matcher
 
     db, rows = labelled
     matcher = Matcher(db, auto_fuzzy=False)

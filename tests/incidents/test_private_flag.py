@@ -1,6 +1,6 @@
 """flagged_homes_private: in inspector mode, the flag of flagged_homes computed
 with the private database's counts as well (Datasette's crossdb ``_memory``
-database). The real ``registry.serve`` app answers, after a real login; public
+database). The real ``registry.publish.serve`` app answers, after a real login; public
 mode has neither the query nor cross-database SQL."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from datasette_auth_passwords.utils import hash_password
 
 from registry.errors import RegistryError
-from registry.incidents import load_incidents, open_private
-from registry.serve import (
+from registry.incidents.incidents import load_incidents, open_private
+from registry.publish.serve import (
     PASSWORD_HASH_ENV,
     PRIVATE_FLAG_QUERY,
     datasette_options,

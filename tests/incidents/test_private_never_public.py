@@ -1,13 +1,13 @@
 """A --private load never appears in any public page, JSON or CSV: the real
-``registry.serve`` app is crawled page by page. The same crawl in inspector
+``registry.publish.serve`` app is crawled page by page. The same crawl in inspector
 mode finds the private figures, so the test can fail."""
 
 from __future__ import annotations
 
 import pytest
 
-from registry.incidents import load_incidents, open_private
-from registry.reviews import decide, open_reviews
+from registry.incidents.incidents import load_incidents, open_private
+from registry.incidents.reviews import decide, open_reviews
 
 MARKERS = ("PRIVATE-ANNEX-A-ZQX", "7777", "Zebedee Secret Care")
 
@@ -87,7 +87,7 @@ def public_urls(ds, urns, owners, las, tables):
 
 
 async def test_private_load_is_on_no_public_page(published):
-    from registry.serve import make_datasette
+    from registry.publish.serve import make_datasette
 
     registry_path, _, urns, owners, las, tables = published
     ds = make_datasette(registry_path)
@@ -106,7 +106,7 @@ async def test_private_load_is_on_no_public_page(published):
 
 async def test_private_db_needs_inspector_mode(published):
     from registry.errors import RegistryError
-    from registry.serve import make_datasette
+    from registry.publish.serve import make_datasette
 
     registry_path, private_path, *_ = published
     with pytest.raises(RegistryError, match="inspector"):
@@ -118,7 +118,7 @@ async def test_inspector_sees_the_private_load(published, monkeypatch):
 
     from datasette_auth_passwords.utils import hash_password
 
-    from registry.serve import PASSWORD_HASH_ENV, make_datasette
+    from registry.publish.serve import PASSWORD_HASH_ENV, make_datasette
 
     password = "correct horse battery staple"
     monkeypatch.setenv(PASSWORD_HASH_ENV, hash_password(password))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,8 +23,8 @@ import pytest
 from datasette.app import Datasette
 
 from extract.normalise import inspection_id
-from registry.db import open_registry
-from registry.serve import make_datasette
+from registry.publish.serve import make_datasette
+from registry.schema.db import open_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_A = "a" * 64  # the 2025 provider list (sample)
@@ -488,7 +490,7 @@ def build_registry(path: Path, *, is_sample: bool = True) -> Path:
         )
         _incident_counts(db)
         # issue 13: the accuracy scoreboard, as a load computes it
-        from registry.accuracy import record_report_checks
+        from registry.reports.accuracy import record_report_checks
 
         record_report_checks(db, now="2026-01-01T00:00:00Z")
         db["problems"].upsert_all(
@@ -522,7 +524,7 @@ def build_registry(path: Path, *, is_sample: bool = True) -> Path:
 
 
 def _incident_counts(db) -> None:
-    """One FOI reply matched to SC100001 (the tables of registry.incidents)."""
+    """One FOI reply matched to SC100001 (the tables of registry.incidents.incidents)."""
     db["incident_sources"].upsert(
         {
             "source_id": SOURCE_FOI,
@@ -673,7 +675,7 @@ def _inspections(db) -> None:
 
 
 def _reports(db) -> None:
-    """Rows in the report tables of ``registry.reports`` (issue 3)."""
+    """Rows in the report tables of ``registry.reports.reports`` (issue 3)."""
     for number, (urn, day, page, text, mentions) in enumerate(REPORTS):
         sha = report_sha(urn, day)
         db["sources"].upsert(
@@ -758,13 +760,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def ofsted_homes_command() -> str:
+    """The `ofsted-homes` console script of the environment running the tests
+    (beside its Python), else the one on PATH."""
+    beside = Path(sys.executable).with_name("ofsted-homes")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("ofsted-homes")
+    if found is None:
+        pytest.fail("no `ofsted-homes` command: install the project (pip install -e .)")
+    return found
+
+
 def start_server(db_path: Path, *args: str, env: dict | None = None):
     """``ofsted-homes serve`` as a real process on a free loopback port;
     returns (process, base_url) once it answers."""
     port = free_port()
     process = subprocess.Popen(
         [
-            str(ROOT / ".venv" / "bin" / "ofsted-homes"),
+            ofsted_homes_command(),
             "serve",
             str(db_path),
             "--port",
@@ -813,7 +827,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 def loaded_registry_path(tmp_path_factory) -> Path:
     """A registry built by the real loaders from the project's spreadsheet and
     report fixtures (tests/fixtures), marked as sample data."""
-    from registry.load import load_files
+    from registry.loading.files import load_files
 
     path = tmp_path_factory.mktemp("loaded") / "registry.db"
     files = sorted((FIXTURES / "spreadsheets").glob("*.csv")) + sorted(
@@ -846,7 +860,7 @@ def groups_server(tmp_path_factory, registry_path):
     """The fixture registry with a sample owner-to-group mapping, served."""
     import shutil
 
-    from registry.groups import load_groups
+    from registry.derive.groups import load_groups
 
     folder = tmp_path_factory.mktemp("groups")
     path = folder / "registry.db"

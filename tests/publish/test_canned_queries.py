@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from registry.serve import METADATA_PATH
+from registry.publish.serve import METADATA_PATH
 
 
 def cells(rows, *columns):

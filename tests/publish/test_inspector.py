@@ -9,7 +9,7 @@ import pytest
 from datasette_auth_passwords.utils import hash_password
 
 from registry.errors import RegistryError
-from registry.serve import PASSWORD_HASH_ENV, datasette_options, make_datasette
+from registry.publish.serve import PASSWORD_HASH_ENV, datasette_options, make_datasette
 
 PASSWORD = "correct horse battery staple"
 PAGES = [

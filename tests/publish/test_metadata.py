@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from registry.serve import METADATA_PATH, load_metadata, make_datasette
+from registry.publish.serve import METADATA_PATH, load_metadata, make_datasette
 
 METADATA = yaml.safe_load(METADATA_PATH.read_text())
 TABLES = METADATA["databases"]["registry"]["tables"]

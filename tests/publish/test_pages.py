@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.serve import make_datasette
+from registry.publish.serve import make_datasette
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from registry.db import open_registry
-from registry.load import load_files
-from registry.serve import make_datasette
+from registry.loading.files import load_files
+from registry.publish.serve import make_datasette
+from registry.schema.db import open_registry
 
 pytestmark = pytest.mark.real
 

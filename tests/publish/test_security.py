@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from datasette.utils import tilde_encode
 
-from registry.serve import PUBLIC_SETTINGS, make_datasette
+from registry.publish.serve import PUBLIC_SETTINGS, make_datasette
 
 ROOT = Path(__file__).resolve().parents[2]
 

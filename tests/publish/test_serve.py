@@ -9,8 +9,8 @@ import urllib.request
 
 from click.testing import CliRunner
 
-from registry.cli import cli
-from registry.serve import PASSWORD_HASH_ENV
+from registry.cli.main import cli
+from registry.publish.serve import PASSWORD_HASH_ENV
 
 
 def get(url: str):

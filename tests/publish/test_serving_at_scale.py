@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from datasette.app import Datasette
 
-from registry.db import open_registry
-from registry.serve import datasette_options, make_datasette
+from registry.publish.serve import datasette_options, make_datasette
+from registry.schema.db import open_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_A = "a" * 64  # the fixture's 2025 providers list (conftest.py)

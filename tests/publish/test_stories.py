@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from registry.db import open_registry
-from registry.groups import GroupsFileError, load_groups
-from registry.serve import make_datasette
+from registry.derive.groups import GroupsFileError, load_groups
+from registry.publish.serve import make_datasette
+from registry.schema.db import open_registry
 
 
 async def run(ds, query, **params):
@@ -330,7 +330,7 @@ MARCH_2015 = (
 async def test_a_list_without_places_gives_blank_places_and_worked_out_regions(
     tmp_path,
 ):
-    from registry.load import load_files
+    from registry.loading.files import load_files
 
     path = tmp_path / "registry.db"
     source = tmp_path / "providers_at_31_march_2015.csv"

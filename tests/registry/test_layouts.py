@@ -7,7 +7,7 @@ from registry_support import fixture, run_load
 
 from extract import dfe, ofsted
 from extract.tables import read_sheets
-from registry.db import open_registry
+from registry.schema.db import open_registry
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,8 @@ def test_numeric_codes_map_by_era():
 
 
 def test_workbook_with_several_sheets_and_float_urns(tmp_path):
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
+
     book = openpyxl.Workbook()
     book.active.title = "Cover"
     book["Cover"].append(["Children's social care data in England 2024"])

@@ -6,10 +6,9 @@ import io
 import os
 import zipfile
 
-import pytest
 from registry_support import FIXTURES, dump, fixture, run_load
 
-from registry.db import open_registry
+from registry.schema.db import open_registry
 
 ALL_FIXTURES = sorted(FIXTURES.glob("*.csv"))
 
@@ -235,7 +234,8 @@ def test_tab_separated_export(tmp_path, db_path):
 
 
 def _xlsx(path, sheets):
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
+
     book = openpyxl.Workbook()
     book.remove(book.active)
     for name, rows in sheets.items():

@@ -4,7 +4,7 @@ themselves, and the same registry whatever the load order."""
 import pytest
 from registry_support import dump, run_load
 
-from registry.db import open_registry
+from registry.schema.db import open_registry
 
 pytestmark = pytest.mark.real
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from registry_support import run_load
 
-from registry.crawls import Crawl, Thresholds
-from registry.db import open_registry
-from registry.status import apply_status, derive_status
+from registry.derive.status import apply_status, derive_status
+from registry.refresh.crawls import Crawl, Thresholds
+from registry.schema.db import open_registry
 
 
 @pytest.fixture(scope="module")
@@ -278,7 +278,7 @@ def test_a_sample_refresh_on_a_registry_built_from_the_real_files(
 ):
     """The issue's path: load the official files, then `refresh --sample`.
     It used to be refused ("would mark 4868 of 5068 active homes missing")."""
-    from registry.refresh import refresh, site_settings
+    from registry.refresh.refresh import refresh, site_settings
     from sample_site.server import SampleSite
 
     path = _copy(real_registry, tmp_path)

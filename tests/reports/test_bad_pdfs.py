@@ -5,6 +5,7 @@ crashes and its memory stays flat, and the pool recovers for the next file."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import zipfile
@@ -15,17 +16,18 @@ import pytest
 from reportlab.lib.pdfencrypt import StandardEncryption
 from reportlab.pdfgen.canvas import Canvas
 
-from extract.reports import ERROR_KINDS
+from extract.reports import ERROR_KINDS, ParseTimeout, extract_report
 from extract.sandbox import Limits, SandboxPool, extract_many, run_sandboxed
-from registry.db import open_registry
-from registry.reports import load_reports
+from registry.reports.reports import load_reports
+from registry.schema.db import open_registry
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GOOD = FIXTURES / "pdfs" / "full-inspection-sccif-good.pdf"
 GOOD_JSON = FIXTURES / "expected" / "full-inspection-sccif-good.json"
 
-# Tight limits so the corpus runs in seconds: bombs hit the memory limit, the
-# slow file the CPU limit.
+# Tight limits so the corpus runs in seconds: bombs hit the memory limit; the
+# slow file hits the counted work limit (drawing objects), whatever the
+# machine's speed, long before the CPU limit.
 LIMITS = Limits(
     memory_bytes=384 << 20,
     cpu_seconds=2,
@@ -344,11 +346,30 @@ def test_owner_password_pdf_is_read(corpus: list, outcomes: tuple) -> None:
     assert outcome.report.judgements.helped_and_protected == "Good"
 
 
-def test_wall_clock_limit_kills_the_worker(corpus: list) -> None:
+def test_cpu_hog_is_stopped_by_a_count_not_a_clock(corpus: list) -> None:
+    """Its class cannot depend on the machine's speed: with CPU and wall-clock
+    limits an hour long, the drawing-object count still stops it."""
     slow = next(p for p, _ in corpus if p.name == "cpu-hog.pdf")
+    generous = Limits(cpu_seconds=3600, wall_seconds=3600)
+    (outcome,) = list(extract_many([slow], workers=1, limits=generous))
+    assert outcome.error_kind == "timeout"
+    assert "more than 200,000 drawing objects" in outcome.message
+
+
+def test_the_work_limit_counts_drawing_objects() -> None:
+    # the good report draws 81 objects: a limit of 81 reads it, 80 stops it
+    assert extract_report(GOOD, max_objects=81).urn
+    with pytest.raises(ParseTimeout, match="more than 80 drawing objects"):
+        extract_report(GOOD, max_objects=80)
+
+
+def test_wall_clock_limit_kills_the_worker(tmp_path: Path) -> None:
+    # a named pipe nobody writes to: opening it blocks for ever, on any machine
+    stuck = tmp_path / "stuck.pdf"
+    os.mkfifo(stuck)
     limits = Limits(cpu_seconds=60, wall_seconds=0.5)
     with SandboxPool(workers=1, limits=limits) as pool:
-        first = next(iter(pool.map([slow])))
+        first = next(iter(pool.map([stuck])))
         assert first.error_kind == "timeout"
         assert "0.5 s" in first.message
         # the pool starts a fresh worker for the next file

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from extract.reports import EXTRACTOR_VERSION
-from registry.accuracy import record_report_checks, scoreboard
-from registry.cli import cli
-from registry.db import open_registry
-from registry.reports import link_reports
-from registry.serve import make_datasette
+from registry.cli.main import cli
+from registry.publish.serve import make_datasette
+from registry.reports.accuracy import record_report_checks, scoreboard
+from registry.reports.reports import link_reports
+from registry.schema.db import open_registry
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PDFS = sorted((FIXTURES / "pdfs").glob("*.pdf"))
@@ -183,7 +183,7 @@ def test_every_field_of_every_report_is_checked(registry: Path) -> None:
 
 
 def _fields() -> tuple[str, ...]:
-    from registry.accuracy import FIELDS
+    from registry.reports.accuracy import FIELDS
 
     return FIELDS
 
@@ -379,8 +379,8 @@ def test_incident_matching_shares(tmp_path: Path, monkeypatch) -> None:
     all, as incident_match_accuracy counts them (the real loader and matcher)."""
     from incidents.conftest import build_registry, write_csv
 
-    from registry.incidents import load_incidents
-    from registry.matching import ROW_KEY_ENV
+    from registry.incidents.incidents import load_incidents
+    from registry.incidents.matching import ROW_KEY_ENV
 
     monkeypatch.setenv(ROW_KEY_ENV, str(tmp_path / "row-key"))
     db = build_registry(tmp_path / "registry.db")

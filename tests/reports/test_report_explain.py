@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from extract.report_explain import explain
 from extract.reports import extract_report
-from registry.cli import cli
+from registry.cli.main import cli
 
 PDFS = Path(__file__).resolve().parent.parent / "fixtures" / "pdfs"
 

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from datasette.app import Datasette
 
 from extract.reports import EXTRACTOR_VERSION
-from registry.cli import cli
-from registry.db import open_registry
-from registry.load import load_file
-from registry.reports import link_reports, load_reports
+from registry.cli.main import cli
+from registry.loading.files import load_file
+from registry.reports.reports import link_reports, load_reports
+from registry.schema.db import open_registry
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PDFS = sorted((FIXTURES / "pdfs").glob("*.pdf"))
@@ -292,8 +292,8 @@ def test_help_has_an_example(command: str) -> None:
 
 
 def test_a_failure_read_by_a_new_extractor_is_kept_as_history(tmp_path: Path) -> None:
-    from registry.load import Source, sha256_of
-    from registry.reports import write_failure
+    from registry.provenance import Source, sha256_of
+    from registry.reports.reports import write_failure
 
     db = open_registry(tmp_path / "registry.db")
     pdf = PDFS[0]

@@ -21,10 +21,14 @@ from pathlib import Path
 import pytest
 
 from extract.incidents import read_incidents
-from registry.db import open_registry
-from registry.incidents import ROWS_NOT_SHOWN, load_incidents, unmigrated_reason
-from registry.matching import ROW_KEY_ENV, keyed
-from registry.reviews import decide, open_reviews
+from registry.incidents.incidents import (
+    ROWS_NOT_SHOWN,
+    load_incidents,
+    unmigrated_reason,
+)
+from registry.incidents.matching import ROW_KEY_ENV, keyed
+from registry.incidents.reviews import decide, open_reviews
+from registry.schema.db import open_registry
 
 HOMES = [
     # urn, la_code, la name, owner, places
@@ -246,7 +250,7 @@ def _assert_no_derived_value(text: str, digests: dict[str, str], where: str) -> 
 
 
 async def _everything_public(registry_path: Path) -> dict[str, str]:
-    from registry.serve import make_datasette
+    from registry.publish.serve import make_datasette
 
     ds = make_datasette(registry_path)
     db = open_registry(registry_path, migrate=False)
@@ -285,7 +289,7 @@ async def _everything_public(registry_path: Path) -> dict[str, str]:
 async def _rows(registry_path: Path, sql: str) -> list[dict]:
     from urllib.parse import quote
 
-    from registry.serve import make_datasette
+    from registry.publish.serve import make_datasette
 
     ds = make_datasette(registry_path)
     response = await ds.client.get(f"/registry.json?_shape=array&sql={quote(sql)}")
@@ -375,8 +379,8 @@ def _age(registry_path: Path, files: list[Path]) -> dict[str, str]:
     read), and forget the migrations that fix it. Returns old key → new key."""
     from types import SimpleNamespace
 
-    from registry.incidents import _rows_text
-    from registry.load import record_problem
+    from registry.incidents.incidents import _rows_text
+    from registry.provenance import record_problem
 
     db = open_registry(registry_path, migrate=False)
     old_keys = {}
@@ -509,7 +513,7 @@ async def test_an_old_registry_is_migrated_and_keeps_its_decisions(built, tmp_pa
 def test_an_old_private_database_is_rekeyed_and_keeps_its_decisions(tmp_path, row_key):
     """The private database had the same plain row keys: it is rekeyed the
     same way (it keeps its row ranges: only inspectors see it)."""
-    from registry.incidents import open_private
+    from registry.incidents.incidents import open_private
 
     registry = _registry(tmp_path / "registry.db")
     private_path = tmp_path / "registry.private.db"

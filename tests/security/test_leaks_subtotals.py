@@ -23,9 +23,9 @@ from urllib.parse import quote
 import pytest
 
 from extract.incidents import TOTALS_SKIPPED, read_incidents
-from registry.db import open_registry
-from registry.incidents import load_incidents
-from registry.matching import ROW_KEY_ENV
+from registry.incidents.incidents import load_incidents
+from registry.incidents.matching import ROW_KEY_ENV
+from registry.schema.db import open_registry
 
 BIRMINGHAM = ("E08000025", "Birmingham")
 CROYDON = ("E09000008", "Croydon")
@@ -203,7 +203,7 @@ def loaded(tmp_path, monkeypatch):
 
 async def _crawl(registry_path: Path) -> dict[str, str]:
     """Everything the public instance serves about the registry."""
-    from registry.serve import make_datasette
+    from registry.publish.serve import make_datasette
 
     ds = make_datasette(registry_path)
     db = open_registry(registry_path, migrate=False)
@@ -257,7 +257,7 @@ def _numbers(text: str) -> set[int]:
 
 
 async def _query(registry_path: Path, sql: str) -> list[dict]:
-    from registry.serve import make_datasette
+    from registry.publish.serve import make_datasette
 
     ds = make_datasette(registry_path)
     response = await ds.client.get(f"/registry.json?_shape=array&sql={quote(sql)}")

@@ -121,7 +121,7 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_load_refuses_every_bomb_and_still_loads_the_good_files(folder):
-    from registry.db import open_registry
+    from registry.schema.db import open_registry
 
     bombs = _bombs(folder)
     good_book = _good_xlsx(folder / "providers-at-2025-03-31-layout.xlsx")
@@ -173,7 +173,7 @@ def test_each_refusal_says_where_and_what(folder, bomb, words):
 
 
 def _registry_with_homes(path: Path) -> Path:
-    from registry.db import open_registry
+    from registry.schema.db import open_registry
 
     db = open_registry(path)
     with db.conn:
@@ -211,7 +211,7 @@ def row_key_env(folder, monkeypatch):
 
 
 def test_load_incidents_refuses_every_bomb_and_loads_the_good_file(folder, row_key_env):
-    from registry.db import open_registry
+    from registry.schema.db import open_registry
 
     bombs = _bombs(folder)
     db_path = _registry_with_homes(folder / "registry.db")

@@ -53,7 +53,7 @@ def _long_field(path: Path) -> Path:
 def db_path(tmp_path) -> Path:
     """A registry with three owners and one mapping loaded by the real command."""
     from extract.normalise import owner_id
-    from registry.db import open_registry
+    from registry.schema.db import open_registry
 
     path = tmp_path / "registry.db"
     db = open_registry(path)
@@ -70,7 +70,7 @@ def db_path(tmp_path) -> Path:
 
 
 def _rules(path: Path) -> list[tuple[str, str]]:
-    from registry.db import open_registry
+    from registry.schema.db import open_registry
 
     db = open_registry(path, migrate=False)
     try:
@@ -119,7 +119,7 @@ def test_a_bad_csv_does_not_stop_the_good_one_after_it(db_path, tmp_path):
         ("Keys Child Care Ltd", "keys-group"),
         ("Sunrise Care Limited", "dawn-group"),
     ]
-    from registry.db import open_registry
+    from registry.schema.db import open_registry
 
     db = open_registry(db_path, migrate=False)
     files = {r["file_name"] for r in db.query("select file_name from sources")}

@@ -214,7 +214,7 @@ async def test_a_password_change_in_process_ends_open_sessions(
     """Sessions remember the password hash they were opened under."""
     import re
 
-    from registry.serve import make_datasette
+    from registry.publish.serve import make_datasette
 
     monkeypatch.setenv(PASSWORD_ENV, hash_password(PASSWORD))
     ds = make_datasette(copy_registry(security_registry, tmp_path), inspector=True)

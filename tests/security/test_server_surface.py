@@ -66,7 +66,7 @@ def test_public_mode_may_listen_anywhere(security_registry, tmp_path):
 
 
 def test_loopback_names_are_loopback():
-    from registry.serve import is_loopback
+    from registry.publish.serve import is_loopback
 
     assert all(is_loopback(h) for h in ("127.0.0.1", "localhost", "::1", "127.5.5.5"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "10.0.0.1", "x.org"))

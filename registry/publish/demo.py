@@ -16,6 +16,13 @@ from pathlib import Path
 
 import click
 
+from registry.derive.groups import load_groups
+from registry.logs import configure_logging
+from registry.publish.serve import make_datasette, run_server
+from registry.refresh.refresh import refresh, site_settings
+from registry.schema.db import open_registry
+from sample_site.extra import demo_extra_problem
+
 logger = logging.getLogger(__name__)
 
 # The demo crawls loopback: no need to wait between requests.
@@ -74,9 +81,10 @@ def demo(port, site_port, homes, seed, directory, no_serve, silent, verbose) -> 
     \b
         ofsted-homes demo --port 8001      # then open http://127.0.0.1:8001/
     """
-    from registry.cli import configure_logging
-    from registry.refresh import refresh, site_settings
-    from sample_site.server import SampleSite
+    problem = demo_extra_problem("demo")
+    if problem:
+        raise click.ClickException(problem)
+    from sample_site.server import SampleSite  # the sample site needs the demo extra
 
     configure_logging(verbose, silent)
     host = "127.0.0.1"
@@ -109,8 +117,6 @@ def demo(port, site_port, homes, seed, directory, no_serve, silent, verbose) -> 
         _load_sample_groups(db_path, say)
         if no_serve:
             return
-        from registry.serve import make_datasette, run_server
-
         ds = make_datasette(db_path)
         say(f"Serving the SAMPLE registry on http://{host}:{port}/ - Ctrl-C to stop")
         try:
@@ -125,13 +131,12 @@ def demo(port, site_port, homes, seed, directory, no_serve, silent, verbose) -> 
 def _load_sample_groups(db_path: Path, say) -> None:
     """The demo's owner groups: a SAMPLE mapping, marked as sample, so the
     groups story and /group/<id> pages have something to show."""
-    from registry.db import open_registry
-    from registry.groups import load_groups
-
     db = open_registry(db_path)
     try:
         _loaded, summary = load_groups(
-            db, Path(__file__).parent / "data" / "sample_owner_groups.csv", is_sample=True
+            db,
+            Path(__file__).parent / "data" / "sample_owner_groups.csv",
+            is_sample=True,
         )
         say(summary)
     finally:

@@ -7,7 +7,6 @@ print one line and exit non-zero, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import sys
 from pathlib import Path
 
@@ -15,15 +14,10 @@ import click
 
 from extract.errors import ExtractError
 from registry.errors import RegistryError
-
-
-def configure_logging(verbose: bool, silent: bool) -> None:
-    # Progress and summaries are printed, not logged: log lines (INFO and
-    # below) only with -v, so they never interleave with a load's progress.
-    level = logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("pdfminer", "pdfplumber", "scrapy", "twisted", "filelock"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+from registry.loading.files import load_files
+from registry.lock import RefreshLocked
+from registry.logs import configure_logging
+from registry.writes import writer
 
 
 @click.group()
@@ -82,15 +76,10 @@ def load(
     \b
         ofsted-homes load registry.db ~/Downloads/*.ods ~/Downloads/*.csv
     """
-    from registry.load import load_files
-
     configure_logging(verbose, silent)
-    from registry.db import open_registry
-    from registry.lock import RefreshLocked, refresh_lock
-
     try:
-        with refresh_lock(db_path):  # one writer at a time, refreshes included
-            db = open_registry(db_path)
+        # one writer at a time, refreshes included; one transaction per file
+        with writer(db_path, "load", per_file=True) as db:
             results = load_files(
                 db,
                 files,
@@ -99,6 +88,7 @@ def load(
                 is_sample=sample,
                 echo=None if silent else lambda line: click.echo(line, err=True),
             )
+            counts = {t: db[t].count for t in ("homes", "inspections", "problems")}
     except RefreshLocked as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(2)
@@ -109,19 +99,15 @@ def load(
     for result in failed:
         click.echo(f"Error: {result.summary}", err=True)
     if not silent:
-        click.echo(_total_line(db_path, results), err=True)
+        click.echo(_total_line(db_path, results, counts), err=True)
     if failed:
         sys.exit(1)
 
 
-def _total_line(db_path: Path, results: list) -> str:
-    from registry.db import open_registry
-
-    db = open_registry(db_path, migrate=False)
+def _total_line(db_path: Path, results: list, counts: dict[str, int]) -> str:
     loaded = sum(1 for r in results if r.ok and not r.skipped)
     skipped = sum(1 for r in results if r.skipped)
     failed = sum(1 for r in results if not r.ok)
-    counts = {t: db[t].count for t in ("homes", "inspections", "problems")}
     return (
         f"Total: {loaded} loaded, {skipped} already loaded, {failed} refused; "
         f"{db_path.name} has {counts['homes']:,} homes, "
@@ -132,6 +118,9 @@ def _total_line(db_path: Path, results: list) -> str:
 def main() -> None:  # pragma: no cover - console entry point
     try:
         cli(standalone_mode=True)
+    except RefreshLocked as error:  # another writer: try again later
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
     except (ExtractError, RegistryError) as error:
         raise click.ClickException(str(error)) from None
 
@@ -139,7 +128,7 @@ def main() -> None:  # pragma: no cover - console entry point
 # ----------------------------------------------------------------------------
 # Commands that live in their own modules. One line each; keep them sorted.
 # ----------------------------------------------------------------------------
-from registry.incidents_cli import (  # noqa: E402
+from registry.cli.incidents import (  # noqa: E402
     load_incidents_command,
     migrate_command,
     review_command,
@@ -148,25 +137,25 @@ from registry.incidents_cli import (  # noqa: E402
 cli.add_command(load_incidents_command)
 cli.add_command(migrate_command)
 cli.add_command(review_command)
-from registry.serve import serve  # noqa: E402
+from registry.publish.serve import serve  # noqa: E402
 
 cli.add_command(serve)
-from registry.refresh import refresh_command  # noqa: E402
+from registry.refresh.refresh import refresh_command  # noqa: E402
 
 cli.add_command(refresh_command)
 from sample_site.cli import sample_site  # noqa: E402
 
 cli.add_command(sample_site)
-from registry.reports import extract_report_command, load_reports_command  # noqa: E402
+from registry.reports.reports import extract_report_command, load_reports_command  # noqa: E402
 
 cli.add_command(extract_report_command)
 cli.add_command(load_reports_command)
-from registry.demo import demo  # noqa: E402
+from registry.publish.demo import demo  # noqa: E402
 
 cli.add_command(demo)
-from registry.canary import canary_command  # noqa: E402
+from registry.refresh.canary import canary_command  # noqa: E402
 
 cli.add_command(canary_command)
-from registry.groups import load_groups_command  # noqa: E402
+from registry.derive.groups import load_groups_command  # noqa: E402
 
 cli.add_command(load_groups_command)

@@ -1,14 +1,17 @@
 """The registry's schema, as sqlite-utils migrations.
 
 Every change to a table is a new migration function appended at the end; never
-edit one that has shipped. ``registry.db.open_registry`` applies every migration
-set listed in ``registry.db.MIGRATION_SETS``.
+edit one that has shipped. ``registry.schema.db.open_registry`` applies every
+migration set listed in ``registry.schema.db.MIGRATION_SETS``.
 
 The public names (tables and columns) are a contract with the people who write
 SQL against the registry: see README.md, "The public schema".
 """
 
 from sqlite_utils import Database, Migrations
+
+from registry.derive.status import derive_status
+from registry.la import derive_owner_councils
 
 migrations = Migrations("ofsted-homes")
 
@@ -284,8 +287,6 @@ def m002_listings_and_derived_region(db: Database) -> None:
         """
     )
     # registries built before: status from the evidence they already hold
-    from registry.status import derive_status
-
     derive_status(db)
 
 
@@ -335,8 +336,6 @@ def m003_councils_and_groups(db: Database) -> None:
         CREATE INDEX idx_owner_groups_group ON owner_groups(group_id);
         """
     )
-    from registry.la import derive_owner_councils
-
     derive_owner_councils(db)
 
 

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from registry.crawls import Crawl, Thresholds
+from registry.provenance import utc_now
+from registry.refresh.crawls import Crawl, Thresholds
 
 ACTIVE, MISSING, INACTIVE, NOT_FOUND = "active", "missing", "inactive", "not found"
 
@@ -264,8 +265,6 @@ def apply_status(
         )
     at = crawl.summary.get("started_at") or crawl.summary.get("finished_at")
     if not at:
-        from registry.load import utc_now
-
         at = utc_now()
     db.conn.executemany(
         "insert into crawl_listings (crawl_id, urn, listed_at, is_sample) "

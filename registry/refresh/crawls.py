@@ -21,6 +21,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from registry.provenance import utc_now
+
 logger = logging.getLogger(__name__)
 
 
@@ -141,8 +143,6 @@ def start_spider(
     folder = job_dir(data_dir, crawl_id)
     folder.mkdir(parents=True, exist_ok=True)
     if job is None:
-        from registry.load import utc_now
-
         job = {
             "spider": spider,
             "arguments": arguments,

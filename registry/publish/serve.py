@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import sqlite3
 import sys
 from contextlib import closing
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +28,27 @@ import click
 import yaml
 
 from registry.errors import RegistryError
+from registry.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-METADATA_PATH = ROOT / "metadata.yml"
-ASSETS_DIR = ROOT / "datasette"
+
+def _site(name: str) -> Path:
+    """A file or folder of the publishing site, package data of
+    ``registry.publish`` (``site/metadata.yml`` and ``site/datasette/``: in a
+    checkout, links to the top-level ``metadata.yml`` and ``datasette/``; in
+    an installed wheel, copies of them)."""
+    found = resources.files("registry.publish").joinpath("site", name)
+    if not isinstance(found, Path):  # e.g. installed as a zip file
+        raise RegistryError(
+            f"{found}: the publishing site must be on the file system; "
+            "install ofsted-homes with pip (not as a zipped package)"
+        )
+    return found
+
+
+METADATA_PATH = _site("metadata.yml")
+ASSETS_DIR = _site("datasette")
 STATIC_MOUNT = "assets"
 # The database name metadata.yml describes; a file with another stem is
 # published under its own name with the same metadata.
@@ -98,7 +115,7 @@ def load_metadata(database_name: str, path: Path = METADATA_PATH) -> dict[str, A
     except (OSError, yaml.YAMLError) as error:
         raise RegistryError(
             f"{path}: cannot read the publishing metadata ({error}). "
-            "Restore it from git."
+            "Restore metadata.yml from git, or reinstall ofsted-homes."
         ) from None
     databases = metadata.setdefault("databases", {})
     if database_name != METADATA_DATABASE and METADATA_DATABASE in databases:
@@ -331,14 +348,14 @@ def private_flag_sql(public_sql: str, registry: str, private: str) -> str:
     if not start.lower().startswith("with "):
         raise RegistryError(
             "metadata.yml: flagged_homes no longer starts with a WITH clause; "
-            "update PRIVATE_FLAG_EDITS in registry/serve.py to match it."
+            "update PRIVATE_FLAG_EDITS in registry/publish/serve.py to match it."
         )
     sql = union + start[len("with ") :]
     for old, new in PRIVATE_FLAG_EDITS:
         if sql.count(old) != 1:
             raise RegistryError(
                 f"metadata.yml: flagged_homes no longer has {old.strip()!r} "
-                "exactly once; update PRIVATE_FLAG_EDITS in registry/serve.py."
+                "exactly once; update PRIVATE_FLAG_EDITS in registry/publish/serve.py."
             )
         sql = sql.replace(old, new)
     return sql
@@ -467,10 +484,6 @@ def serve(
         ofsted-homes serve registry.db
         ofsted-homes serve registry.db --inspector --private-db foi.db -p 8002
     """
-    import os
-
-    from registry.cli import configure_logging
-
     configure_logging(verbose, silent)
     try:
         if inspector and not is_loopback(host) and not behind_tls_proxy:

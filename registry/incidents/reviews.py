@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from extract.normalise import normalise_urn
 from registry.errors import RegistryError
-from registry.load import utc_now
+from registry.provenance import utc_now
 
 
 def open_reviews(db: Database) -> list[dict]:
@@ -50,7 +50,7 @@ def decide(
         raise RegistryError(
             f"no incident rows with key {row_key!r}; list them with `ofsted-homes review DB`"
         )
-    with db.conn:
+    with db.atomic():
         db["match_decisions"].upsert(
             {
                 "row_key": row_key,

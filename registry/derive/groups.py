@@ -34,8 +34,10 @@ from sqlite_utils import Database
 from extract.errors import ExtractError
 from extract.normalise import owner_id
 from extract.tables import read_sheets
-from registry.load import Source, record_source, sha256_of
+from registry.lock import RefreshLocked
+from registry.provenance import Source, record_source, sha256_of
 from registry.upsert import upsert_rows
+from registry.writes import writer
 
 
 class GroupsFileError(ValueError):
@@ -240,13 +242,9 @@ def load_groups_command(db_path: Path, files: tuple[Path, ...], sample: bool) ->
     \b
         ofsted-homes load-groups registry.db groups.csv
     """
-    from registry.db import open_registry
-    from registry.lock import RefreshLocked, refresh_lock
-
     failed = False
     try:
-        with refresh_lock(db_path):
-            db = open_registry(db_path)
+        with writer(db_path, "load-groups", per_file=True) as db:
             for path in files:
                 if not path.exists():
                     click.echo(f"Error: {path}: no such file", err=True)

@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from extract.errors import MissingDate, StrictModeError
 from extract.police import read_police_rows, year_from_name
-from registry.load import FileResult, Source, record_problem, record_source
+from registry.provenance import FileResult, Source, record_problem, record_source
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 One command, safe from cron:
 
-1. take a lock (``registry.db.lock``, ``registry.lock``), so two refreshes
+1. take the writer lock (``registry.db.lock``, ``registry.writes``), so two refreshes
    never overlap;
 2. run the spiders (``releases``, ``reports``) as subprocesses
    (``registry.crawls``); each writes raw files, a JSON Lines manifest and a
@@ -33,9 +33,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
-from registry.crawls import (
+from registry.derive.derive import rebuild
+from registry.derive.status import apply_status
+from registry.la import ensure_reference_data
+from registry.loading.files import FileToLoad, load_files
+from registry.lock import RefreshLocked
+from registry.logs import configure_logging
+from registry.provenance import FileResult, sha256_of, utc_now
+from registry.publish.publish import PublishRefused, publish
+from registry.refresh.crawls import (
     Crawl,
     Thresholds,
     find_interrupted,
@@ -49,84 +57,14 @@ from registry.crawls import (
     record_crawls,
     run_spider,
 )
-from registry.load import utc_now
-from registry.lock import RefreshLocked, refresh_lock
-from registry.provider_pages import load_provider_page
-from registry.status import apply_status
+from registry.refresh.provider_pages import load_provider_page
+from registry.reports.reports import link_reports
+from registry.writes import building, write_lock
 
 logger = logging.getLogger(__name__)
 
 SPIDERS = ("releases", "reports")
 FILE_KINDS = ("workbook", "dfe-csv", "report")
-
-migrations = Migrations("ofsted-homes-crawls")
-
-
-@migrations()
-def m001_crawls(db: Database) -> None:
-    db.executescript(
-        """
-        -- One row per crawl a refresh considered, merged or refused, with why.
-        CREATE TABLE crawls (
-            id TEXT PRIMARY KEY,
-            spider TEXT NOT NULL,
-            mode TEXT,
-            since TEXT,
-            started_at TEXT,
-            finished_at TEXT,
-            finish_reason TEXT,
-            requests INTEGER,
-            bytes INTEGER,
-            items INTEGER,
-            errors INTEGER,
-            retries INTEGER,
-            retries_given_up INTEGER,
-            homes_listed INTEGER,
-            files_stored INTEGER,
-            outcome TEXT NOT NULL CHECK (outcome IN ('merged', 'refused')),
-            reason TEXT,
-            refreshed_at TEXT
-        ) STRICT;
-
-        -- What a crawl saw of a home that is not a file: a provider page that
-        -- answered 404/410, a report that came back as HTML.
-        CREATE TABLE crawl_observations (
-            crawl_id TEXT NOT NULL REFERENCES crawls(id),
-            urn TEXT,
-            url TEXT NOT NULL,
-            observation TEXT NOT NULL,
-            http_status INTEGER,
-            PRIMARY KEY (crawl_id, url, observation)
-        ) STRICT;
-        CREATE INDEX idx_crawl_observations_urn ON crawl_observations(urn);
-        """
-    )
-
-
-@migrations()
-def m002_crawl_monitors(db: Database) -> None:
-    db.executescript(
-        """
-        -- How much each reports crawl read, per page kind and per field, and
-        -- the gate's verdict on each figure (registry.crawls monitors).
-        CREATE TABLE crawl_monitors (
-            crawl_id TEXT NOT NULL REFERENCES crawls(id),
-            monitor TEXT NOT NULL,
-            page_kind TEXT NOT NULL,
-            field TEXT,
-            count INTEGER NOT NULL,
-            seen INTEGER NOT NULL,
-            share REAL,
-            floor REAL,
-            ceiling REAL,
-            previous_share REAL,
-            verdict TEXT NOT NULL CHECK (verdict IN ('ok', 'tripped')),
-            message TEXT,
-            description TEXT,
-            PRIMARY KEY (crawl_id, monitor)
-        ) STRICT;
-        """
-    )
 
 
 @dataclass
@@ -167,7 +105,7 @@ def refresh(
     data_dir.mkdir(parents=True, exist_ok=True)
     thresholds = thresholds or Thresholds()
     say = echo or (lambda _line: None)
-    with refresh_lock(db_path):
+    with write_lock(db_path):
         previous = last_good(db_path)
         if crawls is None:
             plans = []
@@ -223,9 +161,7 @@ def refresh(
             result.ok = False
             note_outcome(data_dir, crawls, "refused", result.reasons)
             return result
-        from registry.publish import PublishRefused, build_copy, publish
-
-        with build_copy(db_path) as (build_path, db):
+        with building(db_path, "refresh") as (build_path, db):
             _merge(
                 db,
                 crawls,
@@ -272,8 +208,6 @@ def _merge(
     thresholds: Thresholds,
     say: Callable[[str], None],
 ) -> None:
-    from registry.load import FileResult, is_pdf, load_file, sha256_of
-
     refreshed_at = utc_now()
     known = {r[0] for r in db.execute("select sha256 from sources")}
     # 1. files: those of these crawls, and any stored earlier but never loaded
@@ -287,7 +221,7 @@ def _merge(
     ]
     pending.sort(key=lambda e: FILE_KINDS.index(e["kind"]))
     seen: set[str] = set()
-    pdfs: dict[str, str | None] = {}  # path → URL: report PDFs, read in parallel below
+    files: list[FileToLoad] = []
 
     def count(outcome: FileResult) -> None:
         if outcome.ok and not outcome.skipped:
@@ -295,7 +229,7 @@ def _merge(
         elif not outcome.ok:
             result.load_failures.append(outcome.summary)
 
-    for number, entry in enumerate(pending, start=1):
+    for entry in pending:
         if entry["sha256"] in seen:
             continue
         seen.add(entry["sha256"])
@@ -303,34 +237,14 @@ def _merge(
         if not path.exists() or sha256_of(path) != entry["sha256"]:
             result.load_failures.append(f"{entry['path']}: missing or changed on disk")
             continue
-        if is_pdf(path):
-            pdfs[str(path)] = entry.get("url")
-            continue
-        count(
-            load_file(
-                db,
-                path,
-                url=entry.get("url"),
-                fetched_at=entry.get("fetched_at"),
-                is_sample=is_sample,
-            )
-        )
-        if number % 200 == 0:
-            say(f"  loaded {number}/{len(pending)} files")
-    if pdfs:
-        from registry.reports import load_reports
-
-        def progress(done: int, total: int, _outcome: object) -> None:
-            if done % 200 == 0 or done == total:
-                say(f"  read {done}/{total} reports")
-
-        for outcome in load_reports(
-            db, list(pdfs), workers=2, urls=pdfs, is_sample=is_sample, progress=progress
-        ):
-            count(outcome)
+        files.append(FileToLoad(path, entry.get("url"), entry.get("fetched_at")))
+    # the same loop as `ofsted-homes load`: spreadsheets one by one, report
+    # PDFs in parallel in sandboxed child processes
+    for outcome in load_files(
+        db, files, is_sample=is_sample, echo=say, echo_every=200, workers=2
+    ):
+        count(outcome)
     # 2. provider pages, as observations (their LA names map to the shipped list)
-    from registry.la import ensure_reference_data
-
     with db.conn:
         ensure_reference_data(db)
     touched: set[str] = set()
@@ -342,13 +256,9 @@ def _merge(
                 )
                 known.add(entry["sha256"])
     if touched:
-        from registry.derive import rebuild
-
         with db.conn:
             rebuild(db, touched)
     if "reports" in db.table_names():
-        from registry.reports import link_reports
-
         with db.conn:
             link_reports(db)  # new inspections and new reports find each other
     # 2b. what the report reader made of this crawl's PDFs: gated before publishing
@@ -383,7 +293,7 @@ def _merge(
 
 
 def _all_entries(data_dir: Path) -> Iterator[dict]:
-    from crawler.pipelines import read_manifests
+    from crawler.pipelines import read_manifests  # imports Scrapy: only when crawling
 
     yield from read_manifests(data_dir)
 
@@ -542,8 +452,6 @@ def refresh_command(
         ofsted-homes refresh registry.db --full --data-dir /srv/ofsted/data
         ofsted-homes refresh demo.db --site http://127.0.0.1:8002 --sample
     """
-    from registry.cli import configure_logging
-
     configure_logging(verbose, silent)
     merged_settings = dict(settings)
     if site:

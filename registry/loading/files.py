@@ -1,8 +1,10 @@
 """Load files into the registry: recognise each by its content, read it with the
-pure readers in `extract`, and write it in one transaction.
+pure readers in `extract`, and write it in one transaction. ``load_files`` is
+the one "load many files" loop: ``ofsted-homes load`` and ``refresh`` both use it.
 
-Contract for every loader (spreadsheets here, report PDFs in
-``registry.reports``, police tables in ``registry.police``):
+Contract for every loader (spreadsheets in ``registry.loading.spreadsheets``,
+report PDFs in ``registry.reports.reports``, police tables in
+``registry.incidents.police``; provenance helpers in ``registry.provenance``):
 
 * it receives a :class:`Source` (path, sha256, provenance) and returns a
   :class:`FileResult`;
@@ -15,130 +17,22 @@ Contract for every loader (spreadsheets here, report PDFs in
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import importlib
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from extract.errors import ExtractError
+from extract.kinds import is_pdf, parse_tabular
+from registry.loading.spreadsheets import load_tabular
+from registry.provenance import FileResult, Source, record_source, sha256_of
+from registry.reports.reports import link_reports, load_report, load_reports
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Source:
-    """A file about to be loaded, with its provenance."""
-
-    path: Path
-    sha256: str
-    url: str | None = None
-    fetched_at: str | None = None
-    is_sample: bool = False
-
-    @property
-    def file_name(self) -> str:
-        return self.path.name
-
-
-@dataclass
-class FileResult:
-    path: Path
-    ok: bool
-    summary: str
-    skipped: bool = False
-    kind: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def utc_now() -> str:
-    return (
-        dt.datetime.now(dt.UTC)
-        .replace(microsecond=0)
-        .isoformat()
-        .replace("+00:00", "Z")
-    )
-
-
-def record_source(
-    db: Database,
-    source: Source,
-    *,
-    kind: str,
-    description: str | None = None,
-    as_at: str | None = None,
-    year: str | None = None,
-    release: str | None = None,
-    rows_read: int = 0,
-    rows_loaded: int = 0,
-    rows_skipped: int = 0,
-    problems_count: int = 0,
-) -> None:
-    db["sources"].upsert(
-        {
-            "sha256": source.sha256,
-            "file_name": source.file_name,
-            "kind": kind,
-            "description": description,
-            "as_at": as_at,
-            "year": year,
-            "release": release,
-            "url": source.url,
-            "fetched_at": source.fetched_at,
-            "rows_read": rows_read,
-            "rows_loaded": rows_loaded,
-            "rows_skipped": rows_skipped,
-            "problems_count": problems_count,
-            "is_sample": int(source.is_sample),
-            "loaded_at": utc_now(),
-        },
-        pk="sha256",
-    )
-
-
-def record_problem(
-    db: Database,
-    source: Source,
-    message: str,
-    *,
-    sheet: str | None = None,
-    row: int | None = None,
-    column: str | None = None,
-    value: object = None,
-) -> None:
-    """A bad cell or row, published as data in the `problems` table."""
-    text_value = None if value is None else str(value)[:500]
-    problem_id = hashlib.sha1(
-        "|".join(
-            str(p) for p in (source.sha256, sheet, row, column, text_value, message)
-        ).encode()
-    ).hexdigest()[:20]
-    db["problems"].upsert(
-        {
-            "id": problem_id,
-            "source_id": source.sha256,
-            "file_name": source.file_name,
-            "sheet": sheet,
-            "row": row,
-            "column": column,
-            "value": text_value,
-            "message": message,
-        },
-        pk="id",
-    )
 
 
 def load_file(
@@ -155,7 +49,7 @@ def load_file(
     """Load one file in one transaction. Never raises for a bad file: the
     result says what went wrong, and nothing of that file is kept.
 
-    ``prepared`` is a future of ``registry.spreadsheets.parse_tabular`` when a
+    ``prepared`` is a future of ``extract.kinds.parse_tabular`` when a
     worker process has read the file already."""
     path = Path(path)
     try:
@@ -176,7 +70,7 @@ def load_file(
             f"{path.name}: already loaded (same SHA-256), skipped",
             skipped=True,
         )
-    loader = _choose_loader(path)
+    loader = load_report if is_pdf(path) else load_tabular
     try:
         with db.atomic():  # one transaction: all of the file or none of it
             # a provisional row that problems can point at; the loader completes it
@@ -185,37 +79,6 @@ def load_file(
             return loader(db, source, as_at=as_at, strict=strict, **extra)
     except ExtractError as error:
         return FileResult(path, False, str(error))
-
-
-Loader = Callable[..., FileResult]
-
-
-def _choose_loader(path: Path) -> Loader:
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head.startswith(b"%PDF"):
-        return lazy_loader("registry.reports:load_report")
-    return lazy_loader("registry.spreadsheets:load_tabular")
-
-
-def lazy_loader(spec: str) -> Loader:
-    """A loader imported on first use, named ``"module:function"``."""
-    module_name, _, attribute = spec.partition(":")
-
-    def loader(db: Database, source: Source, **options: object) -> FileResult:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            return FileResult(
-                source.path,
-                False,
-                f"{source.file_name}: this kind of file is not supported yet",
-            )
-        return getattr(module, attribute)(db, source, **options)
-
-    return loader
 
 
 class _Readahead:
@@ -243,8 +106,6 @@ class _Readahead:
         return self
 
     def _submit(self, path: Path) -> None:
-        from registry.spreadsheets import parse_tabular
-
         assert self.pool is not None
         self.futures[path] = self.pool.submit(parse_tabular, path, as_at=self.as_at)
 
@@ -270,40 +131,52 @@ def _needs_loading(db: Database, path: Path) -> bool:
         return False
 
 
-def is_pdf(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(5) == b"%PDF-"
-    except OSError:
-        return False
+@dataclass(frozen=True)
+class FileToLoad:
+    """A file with where it was fetched from (a crawl's manifest entry)."""
+
+    path: Path
+    url: str | None = None
+    fetched_at: str | None = None
 
 
 def load_files(
     db: Database,
-    paths: Iterable[Path],
+    paths: Iterable[Path | FileToLoad],
     *,
     as_at: dt.date | None = None,
     strict: bool = False,
     is_sample: bool = False,
     echo: Callable[[str], None] | None = None,
+    echo_every: int = 1,
     workers: int = 2,
 ) -> list[FileResult]:
     """Load many files; one bad file never stops the others.
 
     Spreadsheets and CSV files load one by one, each in its own transaction.
     Report PDFs are parsed in parallel in sandboxed child processes
-    (``registry.reports.load_reports``). Afterwards inspections are linked to
-    the reports that describe them.
+    (``registry.reports.reports.load_reports``). Afterwards inspections are
+    linked to the reports that describe them. A :class:`FileToLoad` carries
+    the URL and fetch time a crawl recorded; ``echo`` gets a progress line
+    every ``echo_every`` files.
     """
-    paths = [Path(p) for p in paths]
+    files = [f if isinstance(f, FileToLoad) else FileToLoad(Path(f)) for f in paths]
+    paths = [Path(f.path) for f in files]
+    fetched = {Path(f.path): f for f in files}
     pdfs = [p for p in paths if is_pdf(p)]
     others = [p for p in paths if p not in set(pdfs)]
     results: dict[Path, FileResult] = {}
     with _Readahead(db, others, as_at=as_at) as readahead:
         for number, path in enumerate(others, start=1):
-            if echo and len(others) > 1:
+            if echo and len(others) > 1 and number % echo_every == 0:
                 echo(f"[{number}/{len(others)}] {path.name} …")
-            options = {"as_at": as_at, "strict": strict, "is_sample": is_sample}
+            options = {
+                "as_at": as_at,
+                "strict": strict,
+                "is_sample": is_sample,
+                "url": fetched[path].url,
+                "fetched_at": fetched[path].fetched_at,
+            }
             try:
                 try:
                     prepared = readahead.next_for(path)
@@ -323,12 +196,12 @@ def load_files(
                     "was kept. Check the file, or report this with the file attached.",
                 )
     if pdfs:
-        from registry.reports import load_reports
 
         def progress(done: int, total: int, _outcome: object) -> None:
-            if echo and (done == total or done % 25 == 0):
+            if echo and (done == total or done % max(25, echo_every) == 0):
                 echo(f"Reading reports: {done:,}/{total:,}")
 
+        urls = {str(p): fetched[p].url for p in pdfs if fetched[p].url}
         for result in load_reports(
             db,
             pdfs,
@@ -336,11 +209,10 @@ def load_files(
             progress=progress,
             is_sample=is_sample,
             strict=strict,
+            urls=urls or None,
         ):
             results[result.path] = result
     elif "reports" in db.table_names():
-        from registry.reports import link_reports
-
         with db.atomic():
             link_reports(db)
     return [results[p] for p in paths if p in results]

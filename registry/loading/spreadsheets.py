@@ -1,83 +1,31 @@
 """Load tabular files: Ofsted's providers and inspections tables, DfE's
-missing-from-care files, and (through ``registry.police``) police tables."""
+missing-from-care files, and (through ``registry.incidents.police``) police
+tables. What a file is comes from ``extract.kinds.parse_tabular``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from concurrent.futures import Future
-from dataclasses import dataclass
-from pathlib import Path
 
 from sqlite_utils import Database
 
 from extract import dfe, ofsted
-from extract.errors import StrictModeError, UnrecognisedFile
-from extract.normalise import clean_text, fold, inspection_id, is_independent, owner_id
-from extract.tables import read_sheets
-from registry.derive import (
+from extract.errors import StrictModeError
+from extract.kinds import parse_tabular
+from extract.normalise import inspection_id, is_independent, owner_id
+from registry.derive.derive import (
     add_home_observations,
     add_home_snapshots,
     add_inspection_observations,
     rebuild,
 )
+from registry.incidents.police import load_police_table
 from registry.la import canonical_region, ensure_reference_data, match_la
-from registry.load import FileResult, Source, lazy_loader, record_problem, record_source
+from registry.provenance import FileResult, Source, record_problem, record_source
 from registry.upsert import upsert_rows
 
 logger = logging.getLogger(__name__)
-
-# Tables recognised by a header cell, loaded by another module (lazy import).
-_OTHER_TABLES = {"police_force": "registry.police:load_police_table"}
-
-
-@dataclass
-class Parsed:
-    """What a tabular file holds, read by the pure readers (picklable, so a
-    worker process can read the next file while this one is written)."""
-
-    kind: str  # "ofsted", "dfe" or "other"
-    ofsted: ofsted.OfstedFile | None = None
-    dfe: dfe.DfeTable | None = None
-    loader: str | None = None
-    rows: list[list[object]] | None = None
-
-
-def parse_tabular(path: Path, *, as_at: dt.date | None = None) -> Parsed:
-    """Recognise a CSV or workbook by its content and read it (no database)."""
-    sheets = read_sheets(path)
-    if any(ofsted.is_ofsted_table(s) for s in sheets):
-        return Parsed(
-            "ofsted",
-            ofsted=ofsted.read_ofsted(sheets, file_name=path.name, as_at=as_at),
-        )
-    for sheet in sheets:
-        if dfe.recognise(sheet):
-            return Parsed(
-                "dfe", dfe=dfe.read_dfe(sheet, file_name=path.name, as_at=as_at)
-            )
-    for sheet in sheets:
-        header = {
-            fold(clean_text(c) or "") for c in (sheet.rows[0] if sheet.rows else [])
-        }
-        for marker, spec in _OTHER_TABLES.items():
-            if marker in header:
-                return Parsed("other", loader=spec, rows=sheet.rows)
-    names = [s.name for s in sheets if s.name]
-    if names:
-        raise UnrecognisedFile(
-            f"{path.name}: none of this workbook's sheets ({', '.join(names)}) is "
-            "an Ofsted providers or inspections table (a header row with 'URN' and "
-            "'Provision type') or a DfE missing-from-care table. Check that this is the "
-            "right download."
-        )
-    raise UnrecognisedFile(
-        f"{path.name}: not a file we recognise. Expected an Ofsted children's "
-        "social care workbook or CSV (a header row with 'URN' and 'Provision type'), "
-        "or a DfE children-looked-after missing file (columns time_period, "
-        "geographic_level, CLA_group/missing_status, number). Check that this is the "
-        "right download."
-    )
 
 
 def load_tabular(
@@ -99,7 +47,7 @@ def load_tabular(
         return _load_ofsted(db, source, content.ofsted, strict=strict)
     if content.kind == "dfe":
         return _load_dfe(db, source, content.dfe, strict=strict)
-    return lazy_loader(content.loader)(db, source, rows=content.rows, strict=strict)
+    return load_police_table(db, source, rows=content.rows, strict=strict)
 
 
 # -------------------------------------------------------------------- Ofsted

@@ -1,4 +1,4 @@
-"""The ``load-incidents`` and ``review`` commands (registered in registry.cli)."""
+"""The ``load-incidents`` and ``review`` commands (registered in registry.cli.main)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,15 @@ from sqlite_utils import Database
 
 from extract.errors import ExtractError
 from registry.errors import RegistryError
-from registry.incidents import default_private_path, load_incidents, open_private
-from registry.reviews import decide, open_reviews
+from registry.incidents.incidents import (
+    default_private_path,
+    load_incidents,
+    open_private,
+    unmigrated_reason,
+)
+from registry.incidents.reviews import decide, open_reviews
+from registry.logs import configure_logging
+from registry.writes import table_names, writer
 
 
 def _mapping(
@@ -110,48 +117,49 @@ def load_incidents_command(
             --source "Kent Police FOI 2023/0412" --map "Beds=places"
         ofsted-homes load-incidents registry.db annex-a.csv --source "Annex A" --private
     """
-    from registry.cli import configure_logging
-    from registry.db import open_registry
-
     configure_logging(verbose, silent)
     if not Path(db_path).exists():
         raise click.ClickException(
             f"{db_path}: no such registry; create it with `ofsted-homes load {db_path} FILES`"
         )
-    registry = open_registry(db_path)
-    target = None
-    if private or private_db:
-        target = open_private(private_db or default_private_path(db_path))
-    failed = 0
-    for path in files:
-        try:
-            load = load_incidents(
-                registry,
-                path,
-                source_name=source_name,
-                licence=licence,
-                url=url,
-                private_db=target,
-                mapping=mapping,
-                default_kind=default_kind,
-                strict=strict,
-                auto_fuzzy=auto_match,
-            )
-        except (ExtractError, RegistryError) as error:
-            failed += 1
-            click.echo(f"Error: {error}", err=True)
-            continue
-        except Exception as error:  # one bad file never stops the others
-            failed += 1
-            detail = " ".join(f"{type(error).__name__}: {error}".split())[:300]
-            click.echo(
-                f"Error: {Path(path).name}: could not be loaded ({detail}); nothing "
-                "of it was kept. Check the file, or report this with the file attached.",
-                err=True,
-            )
-            continue
-        if not silent:
-            click.echo(load.result.summary, err=True)
+    # A private load writes only the private database (its own provenance);
+    # the registry's writer lock is held all the same, and the registry gets
+    # no `writes` row since nothing in it changes.
+    with writer(db_path, "load-incidents", per_file=True) as registry:
+        target = None
+        if private or private_db:
+            target = open_private(private_db or default_private_path(db_path))
+        failed = 0
+        for path in files:
+            try:
+                load = load_incidents(
+                    registry,
+                    path,
+                    source_name=source_name,
+                    licence=licence,
+                    url=url,
+                    private_db=target,
+                    mapping=mapping,
+                    default_kind=default_kind,
+                    strict=strict,
+                    auto_fuzzy=auto_match,
+                )
+            except (ExtractError, RegistryError) as error:
+                failed += 1
+                click.echo(f"Error: {error}", err=True)
+                continue
+            except Exception as error:  # one bad file never stops the others
+                failed += 1
+                detail = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+                click.echo(
+                    f"Error: {Path(path).name}: could not be loaded ({detail}); "
+                    "nothing of it was kept. Check the file, or report this with "
+                    "the file attached.",
+                    err=True,
+                )
+                continue
+            if not silent:
+                click.echo(load.result.summary, err=True)
     if failed:
         raise SystemExit(1)
 
@@ -192,48 +200,48 @@ def review_command(db_path, accepts, rejects, interactive, silent, verbose):
         ofsted-homes review registry.db --accept 3f2a9c0d1e2b4a5c=SC123456
         ofsted-homes review registry.private.db --interactive
     """
-    from registry.cli import configure_logging
-
     configure_logging(verbose, silent)
-    db = _open_migrated(db_path)
-    if "match_candidates" not in db.table_names():
+    if "match_candidates" not in table_names(db_path):
         raise click.ClickException(
             f"{db_path}: no incident tables; load a file with `ofsted-homes load-incidents` first"
         )
-    changed = 0
-    try:
-        for value, decision in [(a, "accept") for a in accepts] + [
-            (r, "reject") for r in rejects
-        ]:
-            row_key, sep, urn = value.partition("=")
-            if not sep:
-                raise click.BadParameter(f"{value!r}: write it as ROW_KEY=URN")
-            changed += decide(db, row_key.strip(), urn.strip().upper(), decision)
-        if interactive:
-            changed += _interactive(db)
-    except RegistryError as error:
-        raise click.ClickException(str(error)) from None
-    if accepts or rejects or interactive:
-        if not silent:
-            click.echo(f"{changed} incident rows changed", err=True)
-        return
-    reviews = open_reviews(db)
-    for review in reviews:
-        for c in review["candidates"]:
-            click.echo(
-                "\t".join(
-                    [
-                        review["row_key"],
-                        c["urn"],
-                        f"{c['score']:.0f}",
-                        c["reasons"] or "",
-                        c["home_summary"] or "",
-                        review["row"] or "",
-                    ]
+    # one transaction for --accept/--reject (all or nothing); interactive
+    # decisions each commit as they are made
+    with writer(db_path, "review", per_file=interactive) as db:
+        changed = 0
+        try:
+            for value, decision in [(a, "accept") for a in accepts] + [
+                (r, "reject") for r in rejects
+            ]:
+                row_key, sep, urn = value.partition("=")
+                if not sep:
+                    raise click.BadParameter(f"{value!r}: write it as ROW_KEY=URN")
+                changed += decide(db, row_key.strip(), urn.strip().upper(), decision)
+            if interactive:
+                changed += _interactive(db)
+        except RegistryError as error:
+            raise click.ClickException(str(error)) from None
+        if accepts or rejects or interactive:
+            if not silent:
+                click.echo(f"{changed} incident rows changed", err=True)
+            return
+        reviews = open_reviews(db)
+        for review in reviews:
+            for c in review["candidates"]:
+                click.echo(
+                    "\t".join(
+                        [
+                            review["row_key"],
+                            c["urn"],
+                            f"{c['score']:.0f}",
+                            c["reasons"] or "",
+                            c["home_summary"] or "",
+                            review["row"] or "",
+                        ]
+                    )
                 )
-            )
-    if not silent:
-        click.echo(f"{len(reviews)} rows wait for review", err=True)
+        if not silent:
+            click.echo(f"{len(reviews)} rows wait for review", err=True)
 
 
 def _interactive(db: Database) -> int:
@@ -261,19 +269,6 @@ def _interactive(db: Database) -> int:
     return changed
 
 
-def _open_migrated(db_path: Path) -> Database:
-    """The registry or the private database, with its migrations applied (so
-    that row keys listed and decided on are the keyed ones)."""
-    from registry.db import open_registry
-
-    tables = set(Database(db_path).table_names())
-    if "homes" in tables:
-        return open_registry(db_path)
-    if "incident_counts" in tables:
-        return open_private(db_path)
-    return Database(db_path)
-
-
 @click.command("migrate")
 @click.argument("db_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--silent", is_flag=True, help="No summary line")
@@ -288,11 +283,9 @@ def migrate_command(db_path, silent):
     \b
         ofsted-homes migrate registry.db
     """
-    from registry.incidents import unmigrated_reason
-
     before = unmigrated_reason(db_path)
-    db = _open_migrated(db_path)
-    db.conn.close()
+    with writer(db_path, "migrate"):
+        pass
     if not silent:
         click.echo(
             f"{db_path.name}: migrated" if before else f"{db_path.name}: up to date",

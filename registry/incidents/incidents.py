@@ -1,6 +1,6 @@
 """Per-home missing-incident evidence: load FOI, police and inspectors' counts,
-match each row to a home (``registry.matching``), and keep people's decisions
-about matches (``registry.reviews``).
+match each row to a home (``registry.incidents.matching``), and keep people's decisions
+about matches (``registry.incidents.reviews``).
 
 Every row of a file lands in ``incident_counts`` as **matched** (to a URN),
 **queued** (candidates in ``match_candidates`` await ``ofsted-homes review``)
@@ -8,7 +8,7 @@ or **unmatched** (kept, visible, never dropped).
 
 Addresses and postcodes in the input are used for matching only: they enter
 ``row_key`` through an HMAC under a secret key kept outside every database
-(``registry.matching``), and are never stored. A ``--private`` load goes to a
+(``registry.incidents.matching``), and are never stored. A ``--private`` load goes to a
 separate database (only ``serve --inspector`` attaches it); nothing of it is
 written to the registry.
 
@@ -40,7 +40,9 @@ from extract.incidents import (
     read_incidents,
 )
 from registry.errors import RegistryError
-from registry.load import (
+from registry.incidents.matching import Matcher, keyed, row_key
+from registry.incidents.police import sync_police_force_areas
+from registry.provenance import (
     FileResult,
     Source,
     record_problem,
@@ -48,7 +50,6 @@ from registry.load import (
     sha256_of,
     utc_now,
 )
-from registry.matching import Matcher, keyed, row_key
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +175,6 @@ migrations = Migrations("ofsted-homes-incidents")
 @migrations()
 def m001_incidents(db: Database) -> None:
     db.executescript(_INCIDENT_TABLES + _POLICE_TABLES)
-    from registry.police import sync_police_force_areas
-
     sync_police_force_areas(db)
 
 
@@ -216,7 +215,7 @@ def rekey(db: Database, *, private: bool) -> None:
 
     ``row_key`` was a plain SHA-256 prefix of fields including the address
     and postcode; it becomes ``keyed(old row_key)``, which is exactly what a
-    load computes now (``registry.matching.row_key``), so review decisions
+    load computes now (``registry.incidents.matching.row_key``), so review decisions
     still apply to later loads. ``incident_counts.id`` (a plain hash of the
     row_key and the row number) is keyed the same way. In the public registry,
     per-incident files lose their row numbers, rows-read figures, row-level
@@ -431,7 +430,7 @@ def load_incidents(
         )
     matcher = Matcher(registry, decisions=target, auto_fuzzy=auto_fuzzy)
     private = private_db is not None
-    with target.conn:
+    with target.atomic():
         load = _write(target, matcher, source, parsed, source_name, licence, private)
     return load
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from registry.errors import RegistryError
+from registry.schema.db import open_registry
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ class PublishRefused(RegistryError):
 
 @contextlib.contextmanager
 def build_copy(db_path: Path) -> Iterator[tuple[Path, Database]]:
-    from registry.db import open_registry
-
     db_path = Path(db_path)
     build_path = db_path.with_name(f"{db_path.name}.build-{os.getpid()}")
     _remove(build_path)

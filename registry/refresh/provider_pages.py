@@ -22,7 +22,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from extract.normalise import inspection_id, normalise_event_type
-from registry.load import utc_now
+from registry.derive.derive import add_home_observations, add_inspection_observations
+from registry.la import match_la
+from registry.provenance import Source, record_source, utc_now
 
 
 def load_provider_page(
@@ -30,10 +32,6 @@ def load_provider_page(
 ) -> set[str]:
     """One parsed provider page → a `sources` row (kind ``provider-page``),
     a home observation and inspection observations (rebuilt by the caller)."""
-    from registry.derive import add_home_observations, add_inspection_observations
-    from registry.la import match_la
-    from registry.load import Source, record_source
-
     path = data_dir / entry["path"]
     record = json.loads(path.read_text(encoding="utf-8"))
     fetched = (entry.get("fetched_at") or utc_now())[:10]

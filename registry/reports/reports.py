@@ -15,7 +15,7 @@ Tables (migration set ``ofsted-homes-reports``):
 * ``report_checks``: every field a report gives, checked against the
   spreadsheets for the same inspection (the accuracy scoreboard, with the
   views ``report_accuracy``, ``report_accuracy_by_field``,
-  ``report_accuracy_disagreements``: see ``registry.accuracy``);
+  ``report_accuracy_disagreements``: see ``registry.reports.accuracy``);
 * ``pdf_errors``: every PDF that could not be read, with its class
   (``not_pdf``, ``truncated``, ``encrypted``, ``too_large``, ``too_many_pages``,
   ``timeout``, ``memory``, ``parse_error``, ``empty_text``,
@@ -27,7 +27,7 @@ Every PDF ends as exactly one ``reports`` row or one current ``pdf_errors``
 row (``is_current = 1``). Re-reading a file with a new extractor version never
 deletes: a failure that is later read is kept with ``is_current = 0``.
 
-A bad PDF in :func:`load_report` (the loader ``registry.load.load_file`` calls
+A bad PDF in :func:`load_report` (the loader ``registry.loading.files.load_file`` calls
 for any file starting ``%PDF``) is recorded (``sources``, ``pdf_errors`` and a
 ``problems`` row) and returned as ``FileResult(ok=False)`` **without raising**,
 so the classified failure is committed with the file's transaction. With
@@ -49,16 +49,20 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import click
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
+from extract.report_explain import explain_text
 from extract.reports import (
     ERROR_KINDS,
     EXTRACTOR_VERSION,
     InspectionReport,
     ReportError,
+    extract_report,
 )
-from extract.sandbox import Limits, Outcome, SandboxPool, extract_many
-from registry.load import (
+from extract.sandbox import Limits, Outcome, SandboxPool, extract_many, run_sandboxed
+from registry.derive.derive import add_inspection_observations, rebuild
+from registry.logs import configure_logging
+from registry.provenance import (
     FileResult,
     Source,
     record_problem,
@@ -66,153 +70,11 @@ from registry.load import (
     sha256_of,
     utc_now,
 )
+from registry.reports.accuracy import record_report_checks
 from registry.upsert import upsert_rows
+from registry.writes import writer
 
 logger = logging.getLogger(__name__)
-
-migrations = Migrations("ofsted-homes-reports")
-
-MENTION_KINDS = ("missing", "away", "exploitation", "police")
-
-
-@migrations()
-def m001_reports(db: Database) -> None:
-    kinds = ", ".join(f"'{k}'" for k in ERROR_KINDS)
-    mention_kinds = ", ".join(f"'{k}'" for k in MENTION_KINDS)
-    db.executescript(
-        f"""
-        CREATE TABLE reports (
-            sha256 TEXT PRIMARY KEY REFERENCES sources(sha256),
-            urn TEXT NOT NULL,
-            url TEXT,
-            file_name TEXT,
-            inspection_date TEXT,
-            inspection_end_date TEXT,
-            inspection_type TEXT,
-            inspection_type_as_published TEXT,
-            layout TEXT NOT NULL,
-            framework TEXT,
-            judgement TEXT,
-            judgement_as_published TEXT,
-            helped_and_protected TEXT,
-            helped_and_protected_as_published TEXT,
-            leaders_and_managers TEXT,
-            leaders_and_managers_as_published TEXT,
-            previous_judgement TEXT,
-            previous_inspection_date TEXT,
-            enforcement_action_since_last TEXT,
-            registered_provider TEXT,
-            registered_provider_address TEXT,
-            responsible_individual TEXT,
-            registered_manager TEXT,
-            inspectors TEXT,
-            places INTEGER,
-            pages INTEGER NOT NULL,
-            missing_mentions_count INTEGER NOT NULL DEFAULT 0,
-            requirements_count INTEGER NOT NULL DEFAULT 0,
-            recommendations_count INTEGER NOT NULL DEFAULT 0,
-            problems TEXT,
-            inspection_id TEXT,
-            extractor_version TEXT NOT NULL,
-            extracted_at TEXT NOT NULL
-        ) STRICT;
-
-        CREATE TABLE report_pages (
-            report TEXT NOT NULL REFERENCES reports(sha256),
-            page INTEGER NOT NULL,
-            urn TEXT,
-            text TEXT NOT NULL,
-            PRIMARY KEY (report, page)
-        ) STRICT;
-
-        CREATE TABLE report_mentions (
-            id TEXT PRIMARY KEY,
-            urn TEXT NOT NULL,
-            report TEXT NOT NULL REFERENCES reports(sha256),
-            inspection_date TEXT,
-            page INTEGER NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ({mention_kinds})),
-            quote TEXT NOT NULL,
-            count INTEGER,
-            is_current INTEGER NOT NULL DEFAULT 1
-        ) STRICT;
-
-        CREATE TABLE requirements (
-            id TEXT PRIMARY KEY,
-            urn TEXT NOT NULL,
-            report TEXT NOT NULL REFERENCES reports(sha256),
-            inspection_date TEXT,
-            kind TEXT NOT NULL CHECK (kind IN ('requirement', 'recommendation')),
-            number INTEGER NOT NULL,
-            text TEXT NOT NULL,
-            regulation TEXT,
-            due_date TEXT,
-            page INTEGER,
-            is_current INTEGER NOT NULL DEFAULT 1
-        ) STRICT;
-
-        CREATE TABLE report_disagreements (
-            id TEXT PRIMARY KEY,
-            report TEXT NOT NULL REFERENCES reports(sha256),
-            inspection_id TEXT NOT NULL,
-            urn TEXT NOT NULL,
-            inspection_date TEXT,
-            field TEXT NOT NULL,
-            report_value TEXT,
-            registry_value TEXT,
-            registry_source_id TEXT,
-            is_resolved INTEGER NOT NULL DEFAULT 0,
-            found_at TEXT NOT NULL,
-            checked_at TEXT NOT NULL
-        ) STRICT;
-
-        CREATE TABLE pdf_errors (
-            sha256 TEXT PRIMARY KEY REFERENCES sources(sha256),
-            file_name TEXT,
-            url TEXT,
-            error_kind TEXT NOT NULL CHECK (error_kind IN ({kinds})),
-            message TEXT NOT NULL,
-            extractor_version TEXT NOT NULL,
-            failed_at TEXT NOT NULL
-        ) STRICT;
-
-        CREATE INDEX idx_reports_urn ON reports(urn, inspection_date);
-        CREATE INDEX idx_report_mentions_report ON report_mentions(report);
-        CREATE INDEX idx_report_mentions_urn ON report_mentions(urn, kind);
-        CREATE INDEX idx_requirements_report ON requirements(report);
-        CREATE INDEX idx_requirements_urn ON requirements(urn);
-        CREATE INDEX idx_report_disagreements_report ON report_disagreements(report);
-
-        ALTER TABLE inspections ADD COLUMN report_sha256 TEXT REFERENCES reports(sha256);
-        CREATE INDEX idx_inspections_report ON inspections(report_sha256);
-        """
-    )
-    db["report_pages"].enable_fts(["text"], create_triggers=True, tokenize="porter")
-
-
-@migrations()
-def m002_inspection_history(db: Database) -> None:
-    """The report's "Recent inspection history" table, as JSON."""
-    db.execute("ALTER TABLE reports ADD COLUMN inspection_history TEXT")
-
-
-@migrations()
-def m003_pdf_errors_is_current(db: Database) -> None:
-    """A file that failed once and was read later (a new extractor version)
-    keeps its failure row, marked as no longer current."""
-    db.execute(
-        "ALTER TABLE pdf_errors ADD COLUMN is_current INTEGER NOT NULL DEFAULT 1"
-    )
-
-
-@migrations()
-def m004_report_checks(db: Database) -> None:
-    """The accuracy scoreboard: every report field checked against the
-    spreadsheets, and its summary views (see ``registry.accuracy``)."""
-    from registry.accuracy import create_schema
-
-    create_schema(db)
-
 
 # ------------------------------------------------------------------ writing
 
@@ -422,7 +284,7 @@ def load_report(
     limits: Limits | dict | None = None,
     **_options: object,
 ) -> FileResult:
-    """Load one report PDF (``registry.load.load_file`` calls this inside its
+    """Load one report PDF (``registry.loading.files.load_file`` calls this inside its
     transaction). A bad PDF is recorded in ``pdf_errors`` and returned as
     ``FileResult(ok=False)`` without raising (so the record is kept); with
     ``strict=True`` the classified :class:`ReportError` is raised instead."""
@@ -605,8 +467,6 @@ def link_reports(db: Database) -> int:
     )
     _observe_linked(db)
     _record_disagreements(db)
-    from registry.accuracy import record_report_checks
-
     record_report_checks(db, now=utc_now())
     return linked
 
@@ -618,9 +478,6 @@ def _observe_linked(db: Database) -> None:
     (newer than the last annual release) gets its judgements from the report.
     Reports never create inspections of their own, so a report's first day and
     a spreadsheet's date for the same visit cannot make two rows."""
-    from registry.derive import add_inspection_observations, rebuild
-    from registry.load import Source
-
     rows = list(
         db.query(
             """
@@ -754,9 +611,6 @@ def extract_report_command(
         ofsted-homes extract-report report.pdf
         ofsted-homes extract-report --explain report.pdf
     """
-    from extract.reports import extract_report
-    from extract.sandbox import run_sandboxed
-
     limits = Limits(memory_bytes=memory_mb << 20, wall_seconds=timeout)
     if not pdf.exists():
         _print_error(pdf, "not_pdf", f"{pdf}: no such file")
@@ -773,8 +627,6 @@ def extract_report_command(
         _print_error(pdf, kind or "parse_error", message or "")
         sys.exit(1)
     if explain:
-        from extract.report_explain import explain_text
-
         click.echo(explain_text(report, pdf.name))
         return
     data = dataclasses.asdict(report)
@@ -824,11 +676,8 @@ def load_reports_command(
     \b
         ofsted-homes load-reports registry.db raw/report/*.pdf
     """
-    from registry.cli import configure_logging
-    from registry.db import open_registry
 
     configure_logging(verbose, silent)
-    db = open_registry(db_path)
     bar_context = (
         contextlib.nullcontext(None)
         if silent
@@ -836,7 +685,7 @@ def load_reports_command(
             length=len(files), label="Reading reports", file=sys.stderr, show_pos=True
         )
     )
-    with bar_context as bar:
+    with writer(db_path, "load-reports", per_file=True) as db, bar_context as bar:
 
         def progress(_done: int, _total: int, _outcome: Outcome) -> None:
             if bar is not None:
@@ -850,6 +699,7 @@ def load_reports_command(
             is_sample=sample,
             strict=strict,
         )
+        totals = {t: db[t].count for t in ("reports", "report_mentions")}
     loaded = sum(1 for r in results if r.ok and not r.skipped)
     skipped = sum(1 for r in results if r.skipped)
     failed = [r for r in results if not r.ok]
@@ -860,8 +710,8 @@ def load_reports_command(
         click.echo(
             f"Loaded {loaded:,} reports into {db_path.name}, {skipped:,} already "
             f"loaded, {len(failed):,} could not be read (see the pdf_errors table); "
-            f"{db['reports'].count:,} reports, "
-            f"{db['report_mentions'].count:,} mentions in all",
+            f"{totals['reports']:,} reports, "
+            f"{totals['report_mentions']:,} mentions in all",
             err=True,
         )
     if failed:

@@ -18,7 +18,10 @@ from collections.abc import Iterable
 from sqlite_utils import Database
 
 from extract.normalise import FULL, framework_for, owner_id, parse_date
-from registry.load import Source
+from registry.derive.groups import derive_owner_groups
+from registry.derive.status import derive_status
+from registry.la import derive_owner_councils
+from registry.provenance import Source
 from registry.upsert import upsert_rows
 
 HOME_FIELDS = (
@@ -153,10 +156,6 @@ def rebuild(db: Database, urns: Iterable[str] | None = None) -> None:
     """Re-derive `homes` and `inspections` for these URNs (all when None),
     then every home's status: a new list can change the status of homes it
     does not mention (they are no longer listed)."""
-    from registry.groups import derive_owner_groups
-    from registry.la import derive_owner_councils
-    from registry.status import derive_status
-
     if urns is None:
         urns = [r["urn"] for r in db.query("select urn from homes")]
     urns = sorted(set(urns))

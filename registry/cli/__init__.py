@@ -1,0 +1,1 @@
+"""The `ofsted-homes` command line (entry point: ``registry.cli.main:main``)."""

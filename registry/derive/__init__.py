@@ -1,0 +1,1 @@
+"""Derived tables: ``homes`` and ``inspections`` from observations, home status from crawls."""

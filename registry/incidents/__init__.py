@@ -1,0 +1,1 @@
+"""Per-home incident evidence: loading, matching rows to homes, review decisions, police tables."""

@@ -1,0 +1,1 @@
+"""Publishing: the atomic build-check-rename, Datasette serving, the demo."""

@@ -1,0 +1,1 @@
+"""`ofsted-homes refresh`: crawl, gate, load into a copy, publish."""

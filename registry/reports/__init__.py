@@ -1,0 +1,1 @@
+"""Inspection report PDFs in the registry."""

@@ -1,0 +1,1 @@
+"""The registry's schema: migration sets, and opening a registry with them applied."""

@@ -1,0 +1,28 @@
+"""Migration set ``ofsted-homes-writes``: one row per write to the database
+(``registry.writes``): what wrote, when, and how it ended. Files keep their
+own provenance in ``sources``; this is the provenance of the writes
+themselves (a review decision, an incidents load, a refresh).
+
+Append a migration function at the end to change the table; never edit one
+that has shipped.
+"""
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("ofsted-homes-writes")
+
+
+@migrations()
+def m001_writes(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE writes (
+            id INTEGER PRIMARY KEY,
+            purpose TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('done', 'failed', 'published')),
+            pid INTEGER
+        ) STRICT;
+        """
+    )
