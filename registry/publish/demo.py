@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from importlib import resources
 from pathlib import Path
 
 import click
@@ -20,7 +21,7 @@ from registry.derive.groups import load_groups
 from registry.logs import configure_logging
 from registry.publish.serve import make_datasette, run_server
 from registry.refresh.refresh import refresh, site_settings
-from registry.schema.db import open_registry
+from registry.writes import writer
 from sample_site.extra import demo_extra_problem
 
 logger = logging.getLogger(__name__)
@@ -131,13 +132,7 @@ def demo(port, site_port, homes, seed, directory, no_serve, silent, verbose) -> 
 def _load_sample_groups(db_path: Path, say) -> None:
     """The demo's owner groups: a SAMPLE mapping, marked as sample, so the
     groups story and /group/<id> pages have something to show."""
-    db = open_registry(db_path)
-    try:
-        _loaded, summary = load_groups(
-            db,
-            Path(__file__).parent / "data" / "sample_owner_groups.csv",
-            is_sample=True,
-        )
-        say(summary)
-    finally:
-        db.close()
+    mapping = resources.files("registry.data").joinpath("sample_owner_groups.csv")
+    with resources.as_file(mapping) as path, writer(db_path, "load-groups") as db:
+        _loaded, summary = load_groups(db, path, is_sample=True)
+    say(summary)
