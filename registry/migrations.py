@@ -347,8 +347,9 @@ def m004_indexes_for_stories(db: Database) -> None:
     the columns the stories count (covering, so a story never reads the
     snapshot rows themselves); full inspections newest first and each home's
     full inspections by date (downgrades, flagged_homes); the columns the
-    homes and inspections tables are faceted on; DfE figures by local
-    authority and measure (home and LA pages, flagged_homes)."""
+    homes, inspections and home_snapshots tables are faceted on; DfE figures
+    by local authority and measure (home and LA pages, flagged_homes); list
+    dates with sectors (the trend on /overview)."""
     db.executescript(
         """
         CREATE INDEX IF NOT EXISTS idx_home_snapshots_list_la
@@ -368,5 +369,11 @@ def m004_indexes_for_stories(db: Database) -> None:
         CREATE INDEX IF NOT EXISTS idx_homes_status ON homes(status);
         CREATE INDEX IF NOT EXISTS idx_la_missing_stats_la_measure
             ON la_missing_stats(la_code, measure, year);
+        CREATE INDEX IF NOT EXISTS idx_inspections_framework ON inspections(framework);
+        CREATE INDEX IF NOT EXISTS idx_inspections_event_type ON inspections(event_type);
+        CREATE INDEX IF NOT EXISTS idx_home_snapshots_as_at_sector
+            ON home_snapshots(as_at, sector);
+        CREATE INDEX IF NOT EXISTS idx_home_snapshots_sector ON home_snapshots(sector);
+        CREATE INDEX IF NOT EXISTS idx_home_snapshots_region ON home_snapshots(region);
         """
     )
