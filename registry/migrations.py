@@ -349,7 +349,9 @@ def m004_indexes_for_stories(db: Database) -> None:
     full inspections by date (downgrades, flagged_homes); the columns the
     homes, inspections and home_snapshots tables are faceted on; DfE figures
     by local authority and measure (home and LA pages, flagged_homes); list
-    dates with sectors (the trend on /overview)."""
+    dates with sectors (the trend on /overview); inspections newest first
+    (the inspections table's order); homes by status with each facet column
+    (the homes on the newest list, as the index links them)."""
     db.executescript(
         """
         CREATE INDEX IF NOT EXISTS idx_home_snapshots_list_la
@@ -375,5 +377,11 @@ def m004_indexes_for_stories(db: Database) -> None:
             ON home_snapshots(as_at, sector);
         CREATE INDEX IF NOT EXISTS idx_home_snapshots_sector ON home_snapshots(sector);
         CREATE INDEX IF NOT EXISTS idx_home_snapshots_region ON home_snapshots(region);
+        CREATE INDEX IF NOT EXISTS idx_inspections_inspection_date
+            ON inspections(inspection_date);
+        CREATE INDEX IF NOT EXISTS idx_homes_status_sector ON homes(status, sector);
+        CREATE INDEX IF NOT EXISTS idx_homes_status_region ON homes(status, region);
+        CREATE INDEX IF NOT EXISTS idx_homes_status_judgement
+            ON homes(status, latest_judgement);
         """
     )
