@@ -383,5 +383,7 @@ def m004_indexes_for_stories(db: Database) -> None:
         CREATE INDEX IF NOT EXISTS idx_homes_status_region ON homes(status, region);
         CREATE INDEX IF NOT EXISTS idx_homes_status_judgement
             ON homes(status, latest_judgement);
+        CREATE INDEX IF NOT EXISTS idx_home_snapshots_list_owner
+            ON home_snapshots(as_at, owner, places, latest_judgement);
         """
     )
