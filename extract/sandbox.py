@@ -242,6 +242,17 @@ def _main_hidden() -> Iterator[None]:
             main.__file__ = path
 
 
+def start_server() -> None:
+    """Start the process the workers are forked from (it imports the PDF
+    library and the readers) without waiting for it: call it before other
+    work (hashing the files, opening the registry) so that the two overlap."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        from multiprocessing import forkserver
+
+        _context()  # sets what the server imports
+        forkserver.ensure_running()
+
+
 class _Worker:
     def __init__(
         self, ctx: multiprocessing.context.BaseContext, limits: Limits

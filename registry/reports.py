@@ -58,7 +58,13 @@ from extract.reports import (
     InspectionReport,
     ReportError,
 )
-from extract.sandbox import Limits, Outcome, SandboxPool, extract_many
+from extract.sandbox import (
+    Limits,
+    Outcome,
+    SandboxPool,
+    extract_many,
+    start_server,
+)
 from registry.load import (
     FileResult,
     Source,
@@ -492,6 +498,7 @@ def load_reports(
     refused with nothing recorded (no ``pdf_errors`` row); it never raises.
     Results come back in the order the files finish.
     """
+    start_server()  # the workers' server starts while the files are hashed
     results: list[FileResult] = []
     sources: dict[str, Source] = {}
     seen: set[str] = set()
