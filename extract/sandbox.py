@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -227,6 +228,43 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Hide the parent's main script while a worker starts.
+
+    A forkserver or spawned child runs the parent's ``__main__`` again, in case
+    the target was defined there. Under the CLI that is the ``ofsted-homes``
+    script, which imports the whole command line (half a second of CPU or
+    more, in every worker). The worker's target lives in this module and needs
+    none of it, so the child is told there is no main script.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    spec = getattr(main, "__spec__", None)
+    missing = object()
+    path = main.__dict__.pop("__file__", missing)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__spec__ = spec
+        if path is not missing:
+            main.__file__ = path
+
+
+def start_server() -> None:
+    """Start the process the workers are forked from (it imports the PDF
+    library and the readers) without waiting for it: call it before other
+    work (hashing the files, opening the registry) so that the two overlap."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        from multiprocessing import forkserver
+
+        _context()  # sets what the server imports
+        forkserver.ensure_running()
+
+
 class _Worker:
     def __init__(
         self, ctx: multiprocessing.context.BaseContext, limits: Limits
@@ -235,7 +273,8 @@ class _Worker:
         self.process = ctx.Process(
             target=_worker_main, args=(child_conn, limits), daemon=True
         )
-        self.process.start()
+        with _main_hidden():
+            self.process.start()
         child_conn.close()
         self.task: Path | None = None
         self.started = 0.0
@@ -303,14 +342,7 @@ class SandboxPool:
         total = len(queue)
         done = 0
         while queue or any(w.task is not None for w in self._workers):
-            # hand out work
-            while queue:
-                idle = [w for w in self._workers if w.task is None]
-                if not idle:
-                    if len(self._workers) >= self.size:
-                        break
-                    idle = [self._spawn()]
-                idle[0].send(queue.popleft())
+            self._hand_out(queue)
             busy = [w for w in self._workers if w.task is not None]
             now = time.monotonic()
             deadline = min(w.started + self.limits.wall_seconds for w in busy)
@@ -318,14 +350,28 @@ class SandboxPool:
                 [w.conn for w in busy] + [w.process.sentinel for w in busy],
                 timeout=max(0.0, deadline - now),
             )
-            for worker in busy:
-                outcome = self._collect(worker, ready)
-                if outcome is None:
-                    continue
+            finished = [
+                outcome
+                for outcome in (self._collect(worker, ready) for worker in busy)
+                if outcome is not None
+            ]
+            # the next files go out before the caller sees these outcomes, so
+            # the workers read while the caller writes
+            self._hand_out(queue)
+            for outcome in finished:
                 done += 1
                 if progress is not None:
                     progress(done, total, outcome)
                 yield outcome
+
+    def _hand_out(self, queue: deque[Path]) -> None:
+        while queue:
+            idle = [w for w in self._workers if w.task is None]
+            if not idle:
+                if len(self._workers) >= self.size:
+                    return
+                idle = [self._spawn()]
+            idle[0].send(queue.popleft())
 
     def _collect(self, worker: _Worker, ready: list) -> Outcome | None:
         path = worker.task

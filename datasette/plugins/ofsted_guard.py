@@ -11,7 +11,7 @@
   ``_where=``), facets asked for in the URL (``_facet``, ``_facet_array``,
   ``_facet_date``) or a streamed CSV (``_stream``) run at once; the next get
   429 at once, with Retry-After. Canned queries, tables, pages and the facets
-  metadata.yml configures are never held back. ``registry.serve`` sets the
+  metadata.yml configures are never held back. ``registry.publish.serve`` sets the
   limit in public mode (plugin config ``ofsted-homes``); no limit when unset.
 * **Parameters are capped and deduplicated.** 300 ``_facet=`` parameters cost
   18 s of server work, 2,000 column filters froze the server: a repeated

@@ -1,7 +1,7 @@
 """Load the NCA's per-force missing-persons tables, and the reference data that
 maps every English local authority to its police force area.
 
-``load_police_table`` follows the loader contract of ``registry.load``: the
+``load_police_table`` follows the loader contract of ``registry.loading.files``: the
 spreadsheet loader calls it for any table whose header has ``police_force``,
 inside the file's one transaction.
 """

@@ -12,7 +12,7 @@ One command, safe from cron:
    full crawl) listed far fewer homes than the last good one, refuses the
    whole merge: nothing changes and the command exits non-zero saying why;
 4. build a copy of the registry, load what was fetched (files through
-   ``registry.load.load_file`` with their URL and fetch time; provider pages
+   ``registry.loading.files.load_file`` with their URL and fetch time; provider pages
    as observations through ``registry.provider_pages``), apply the missing →
    inactive → active status logic (``registry.status``) after a complete
    crawl, record the crawls;

@@ -45,6 +45,7 @@ import hashlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -59,7 +60,14 @@ from extract.reports import (
     ReportError,
     extract_report,
 )
-from extract.sandbox import Limits, Outcome, SandboxPool, extract_many, run_sandboxed
+from extract.sandbox import (
+    Limits,
+    Outcome,
+    SandboxPool,
+    extract_many,
+    run_sandboxed,
+    start_server,
+)
 from registry.derive.derive import add_inspection_observations, rebuild
 from registry.logs import configure_logging
 from registry.provenance import (
@@ -75,6 +83,9 @@ from registry.upsert import upsert_rows
 from registry.writes import writer
 
 logger = logging.getLogger(__name__)
+
+#: :func:`load_reports` commits the reports it has written about this often.
+COMMIT_SECONDS = 1.0
 
 # ------------------------------------------------------------------ writing
 
@@ -350,6 +361,7 @@ def load_reports(
     refused with nothing recorded (no ``pdf_errors`` row); it never raises.
     Results come back in the order the files finish.
     """
+    start_server()  # the workers' server starts while the files are hashed
     results: list[FileResult] = []
     sources: dict[str, Source] = {}
     seen: set[str] = set()
@@ -389,35 +401,59 @@ def load_reports(
         url = (urls or {}).get(str(given))
         sources[str(path)] = Source(path, digest, url, None, is_sample)
         seen.add(digest)
-    for outcome in extract_many(
-        [s.path for s in sources.values()],
-        workers=workers,
-        limits=limits,
-        progress=progress,
-    ):
-        source = sources[str(outcome.path)]
-        if strict and outcome.report is None:
-            # strict: refuse the file and keep nothing of it (as load_file does)
-            results.append(
-                FileResult(source.path, False, outcome.message or "", kind="report")
-            )
-            continue
-        try:
-            with db.conn:
-                results.append(_store_outcome(db, source, outcome))
-        except Exception as error:  # a write failed: nothing of this file is kept
-            logger.error("%s: could not be written: %s", source.file_name, error)
-            results.append(
-                FileResult(
-                    source.path,
-                    False,
-                    f"{source.file_name}: could not be written ({error})",
-                    kind="report",
+    # Each file is written under its own savepoint (all of it or none of it),
+    # and the savepoints are committed together about once a second: a commit
+    # is a disk sync, which cost more than writing a report.
+    outer = not db.conn.in_transaction  # else the caller's transaction holds
+    batch_started, batch = 0.0, []
+    try:
+        for outcome in extract_many(
+            [s.path for s in sources.values()],
+            workers=workers,
+            limits=limits,
+            progress=progress,
+        ):
+            source = sources[str(outcome.path)]
+            if strict and outcome.report is None:
+                # strict: refuse the file and keep nothing of it (as load_file does)
+                results.append(
+                    FileResult(source.path, False, outcome.message or "", kind="report")
                 )
-            )
-    with db.conn:
+                continue
+            if outer and not db.conn.in_transaction:
+                db.conn.execute("BEGIN")
+                batch_started, batch = time.monotonic(), []
+            try:
+                with db.atomic():
+                    results.append(_store_outcome(db, source, outcome))
+                batch.append(len(results) - 1)
+            except Exception as error:  # a write failed: nothing of this file is kept
+                logger.error("%s: could not be written: %s", source.file_name, error)
+                results.append(_not_written(source.path, error))
+                if outer and not db.conn.in_transaction:
+                    # SQLite rolled back the whole batch (a full disk, say)
+                    for index in batch:
+                        results[index] = _not_written(results[index].path, error)
+                    batch = []
+            due = time.monotonic() - batch_started >= COMMIT_SECONDS
+            if outer and db.conn.in_transaction and due:
+                db.conn.commit()
+    finally:
+        # files written so far are whole (savepoints): keep them
+        if outer and db.conn.in_transaction:
+            db.conn.commit()
+    with db.atomic():
         link_reports(db)
     return results
+
+
+def _not_written(path: Path, error: Exception) -> FileResult:
+    return FileResult(
+        path,
+        False,
+        f"{path.name}: could not be written ({error}); load it again",
+        kind="report",
+    )
 
 
 # ------------------------------------------------------------------- linking

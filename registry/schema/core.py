@@ -346,8 +346,11 @@ def m004_indexes_for_stories(db: Database) -> None:
     the columns the stories count (covering, so a story never reads the
     snapshot rows themselves); full inspections newest first and each home's
     full inspections by date (downgrades, flagged_homes); the columns the
-    homes and inspections tables are faceted on; DfE figures by local
-    authority and measure (home and LA pages, flagged_homes)."""
+    homes, inspections and home_snapshots tables are faceted on; DfE figures
+    by local authority and measure (home and LA pages, flagged_homes); list
+    dates with sectors (the trend on /overview); inspections newest first
+    (the inspections table's order); homes by status with each facet column
+    (the homes on the newest list, as the index links them)."""
     db.executescript(
         """
         CREATE INDEX IF NOT EXISTS idx_home_snapshots_list_la
@@ -367,5 +370,19 @@ def m004_indexes_for_stories(db: Database) -> None:
         CREATE INDEX IF NOT EXISTS idx_homes_status ON homes(status);
         CREATE INDEX IF NOT EXISTS idx_la_missing_stats_la_measure
             ON la_missing_stats(la_code, measure, year);
+        CREATE INDEX IF NOT EXISTS idx_inspections_framework ON inspections(framework);
+        CREATE INDEX IF NOT EXISTS idx_inspections_event_type ON inspections(event_type);
+        CREATE INDEX IF NOT EXISTS idx_home_snapshots_as_at_sector
+            ON home_snapshots(as_at, sector);
+        CREATE INDEX IF NOT EXISTS idx_home_snapshots_sector ON home_snapshots(sector);
+        CREATE INDEX IF NOT EXISTS idx_home_snapshots_region ON home_snapshots(region);
+        CREATE INDEX IF NOT EXISTS idx_inspections_inspection_date
+            ON inspections(inspection_date);
+        CREATE INDEX IF NOT EXISTS idx_homes_status_sector ON homes(status, sector);
+        CREATE INDEX IF NOT EXISTS idx_homes_status_region ON homes(status, region);
+        CREATE INDEX IF NOT EXISTS idx_homes_status_judgement
+            ON homes(status, latest_judgement);
+        CREATE INDEX IF NOT EXISTS idx_home_snapshots_list_owner
+            ON home_snapshots(as_at, owner, places, latest_judgement);
         """
     )

@@ -56,8 +56,8 @@ ATTACKS = {
         {413},
     ),
     # path traversal to static files and the templates
-    "assets ../": ("/assets/../../registry/serve.py", {404}),
-    "assets %2e%2e": ("/assets/%2e%2e/%2e%2e/registry/serve.py", {404}),
+    "assets ../": ("/assets/../../registry/publish/serve.py", {404}),
+    "assets %2e%2e": ("/assets/%2e%2e/%2e%2e/registry/publish/serve.py", {404}),
     "assets ..%2f": ("/assets/..%2f..%2fregistry%2fserve.py", {404}),
     "assets ..%5c": ("/assets/..%5c..%5cregistry%5cserve.py", {404}),
     "static ..%2f": ("/-/static/..%2f..%2f__init__.py", {404}),

@@ -8,7 +8,10 @@ behind TLS, and a logout or a new password revokes it."""
 
 from __future__ import annotations
 
+import http.client
+import re
 import threading
+from urllib.parse import urlencode
 
 import pytest
 from datasette_auth_passwords.utils import hash_password
@@ -67,9 +70,9 @@ def test_an_account_is_locked_after_failures_from_many_clients(inspector_server)
 
 @pytest.fixture
 def slow_hash_server(security_registry, tmp_path):
-    """An inspector whose password hash takes about a second to check."""
+    """An inspector whose password hash takes seconds to check."""
     path = copy_registry(security_registry, tmp_path / "slow")
-    slow = hash_password(PASSWORD, iterations=4_000_000)
+    slow = hash_password(PASSWORD, iterations=16_000_000)
     server = start(path, "--inspector", env={PASSWORD_ENV: slow})
     yield server
     stop(server)
@@ -77,30 +80,48 @@ def slow_hash_server(security_registry, tmp_path):
 
 def test_password_checks_do_not_hold_the_event_loop(slow_hash_server):
     server = slow_hash_server
+    sent = [threading.Event(), threading.Event()]
     finished = []
     forms = []
-    for n in range(2):
-        page = server.get("/-/login", source=f"127.0.3.{n + 1}")
-        forms.append(page)
+    for n in range(2):  # each guesser opens the form first, as a browser does
+        source = f"127.0.3.{n + 1}"
+        page = server.get("/-/login", source=source)
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page.text)[1]
+        forms.append((source, token, page.cookies()["ds_csrftoken"]))
 
     def guess(n):
-        reply = server.login("wrong", source=f"127.0.3.{n + 1}")
-        finished.append(reply.status)
+        source, token, csrf = forms[n]
+        connection = http.client.HTTPConnection(
+            server.host, server.port, timeout=120, source_address=(source, 0)
+        )
+        body = urlencode(
+            {"username": "inspector", "password": "wrong", "csrftoken": token}
+        )
+        connection.request(
+            "POST",
+            "/-/login",
+            body=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"ds_csrftoken={csrf}",
+            },
+        )
+        sent[n].set()
+        finished.append(connection.getresponse().status)
+        connection.close()
 
     guesses = [threading.Thread(target=guess, args=(n,)) for n in range(2)]
     for thread in guesses:
         thread.start()
-    # The two checks are running (a third would be refused at once) ...
-    for _ in range(100):
-        third = server.login("wrong", source="127.0.3.9")
-        if third.status == 429:
-            break
-    assert third.status == 429 and "Too many logins at once" in third.text
+    assert all(event.wait(30) for event in sent)
+    # The two checks are running: a third login is refused at once ...
+    third = server.login("wrong", source="127.0.4.1", user="probe")
     # ... and a page is answered before either of them finishes.
     page = server.get("/-/login")
     pending = 2 - len(finished)
     for thread in guesses:
         thread.join()
+    assert third.status == 429 and "Too many logins at once" in third.text
     assert page.status == 200
     assert pending == 2
     assert finished == [200, 200]
