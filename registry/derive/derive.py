@@ -1,12 +1,27 @@
 """Observations in, derived tables out.
 
 Every file's view of a home or an inspection is kept as an observation
-(`home_snapshots`, `home_observations`, `inspection_observations`). The public
-`homes` and `inspections` tables are derived from them, field by field, taking
-the value from the newest source that gives one. That makes the registry the
-same whatever order files are loaded in, and lets a refresh add observations
-(a crawled provider page, a report) without overwriting what a newer official
-file says.
+(`home_snapshots`, `home_observations`, `inspection_observations`); every
+link between an inspection and its report PDF is kept in `inspection_reports`;
+every listing of the register in `home_snapshots` and `crawl_listings`. The
+public `homes` and `inspections` tables are derived from those alone, field by
+field, taking the value from the best-ranked source that gives one (one order
+of sources: ``registry.derive.rank``). That makes the registry the same
+whatever order files are loaded in, lets a refresh add observations (a crawled
+provider page, a report) without overwriting what a newer official file says,
+and means deleting the derived tables and calling :func:`rebuild` gives them
+back exactly.
+
+Derived columns: every column of `homes` (status, ``missing_since``,
+``status_note``, ``last_listed`` and ``status_changed_at`` from the listings:
+``registry.derive.status``); every column of `inspections`
+(``report_sha256`` from `inspection_reports`); ``reports.inspection_id``;
+`owner_councils` and `owner_groups`.
+
+Loading marks the homes a file observed in `derive_pending` (in the file's own
+transaction) and derives them once per batch of files (:func:`derive_pending`),
+so a batch costs one derivation of what it touched, and an interrupted batch
+is finished by the next writer.
 """
 
 from __future__ import annotations
@@ -19,6 +34,7 @@ from sqlite_utils import Database
 
 from extract.normalise import FULL, framework_for, owner_id, parse_date
 from registry.derive.groups import derive_owner_groups
+from registry.derive.rank import rank_sql, source_rank
 from registry.derive.status import derive_status
 from registry.la import derive_owner_councils
 from registry.provenance import Source
@@ -55,11 +71,6 @@ INSPECTION_FIELDS = (
     "framework",
 )
 _BATCH = 500
-
-
-def source_rank(as_at: str, source_id: str) -> str:
-    """Sorts newest first when compared as text in descending order."""
-    return f"{as_at}|{source_id}"
 
 
 def ensure_owners(db: Database, names: Iterable[str | None]) -> None:
@@ -125,11 +136,22 @@ def add_home_observations(
 
 
 def add_inspection_observations(
-    db: Database, source: Source, rows: list[dict], *, as_at: str
+    db: Database,
+    source: Source,
+    rows: list[dict],
+    *,
+    as_at: str,
+    source_kind: str | None = None,
 ) -> set[str]:
     """Inspection events as one source reports them; rows carry the columns of
-    `inspection_observations` (``inspection_id`` included)."""
-    rank = source_rank(as_at, source.sha256)
+    `inspection_observations` (``inspection_id`` included). ``source_kind`` is
+    the `sources.kind` the file will have (default: as recorded already)."""
+    if source_kind is None:
+        found = db.execute(
+            "select kind from sources where sha256 = ?", [source.sha256]
+        ).fetchone()
+        source_kind = found[0] if found else None
+    rank = source_rank(as_at, source.sha256, source_kind)
     prepared = [
         {
             **row,
@@ -145,27 +167,94 @@ def add_inspection_observations(
 
 
 def _ensure_homes(db: Database, urns: set[str]) -> None:
-    """A bare `homes` row for each URN, so observations can point at it."""
+    """A bare `homes` row for each URN, so observations can point at it, and
+    the URN marked for derivation."""
+    params = [(u,) for u in sorted(urns)]
     db.conn.executemany(
-        "INSERT INTO homes (urn) VALUES (?) ON CONFLICT(urn) DO NOTHING",
-        [(u,) for u in sorted(urns)],
+        "INSERT INTO homes (urn) VALUES (?) ON CONFLICT(urn) DO NOTHING", params
+    )
+    db.conn.executemany(
+        "INSERT INTO derive_pending (urn) VALUES (?) ON CONFLICT(urn) DO NOTHING",
+        params,
     )
 
 
+def derive_pending(db: Database) -> int:
+    """Derive every home marked by the loads since the last derivation (and
+    every home's status); the caller holds the transaction. Returns how many
+    homes were derived."""
+    urns = [r[0] for r in db.execute("select urn from derive_pending")]
+    if urns:
+        rebuild(db, urns)
+    return len(urns)
+
+
+def observed_urns(db: Database) -> set[str]:
+    """Every URN any observation or listing gives."""
+    sql = (
+        "select urn from homes union select urn from home_snapshots "
+        "union select urn from home_observations "
+        "union select urn from inspection_observations"
+    )
+    return {r[0] for r in db.execute(sql)}
+
+
 def rebuild(db: Database, urns: Iterable[str] | None = None) -> None:
-    """Re-derive `homes` and `inspections` for these URNs (all when None),
-    then every home's status: a new list can change the status of homes it
-    does not mention (they are no longer listed)."""
-    if urns is None:
-        urns = [r["urn"] for r in db.query("select urn from homes")]
-    urns = sorted(set(urns))
+    """Re-derive `homes` and `inspections` (and the inspections' reports) for
+    these URNs (all when None), then every home's status: a new list can
+    change the status of homes it does not mention (they are no longer
+    listed). The caller holds the transaction."""
+    urns = observed_urns(db) if urns is None else set(urns)
+    urns = sorted(urns)
+    db.conn.executemany(
+        "INSERT INTO homes (urn) VALUES (?) ON CONFLICT(urn) DO NOTHING",
+        [(u,) for u in urns],
+    )
     for start in range(0, len(urns), _BATCH):
         chunk = urns[start : start + _BATCH]
         inspections = _derive_inspections(db, chunk)
         _derive_homes(db, chunk, inspections)
+        derive_report_links(db, chunk)
+        db.execute(
+            "delete from derive_pending where urn in (select value from json_each(?))",
+            [_json(chunk)],
+        )
     derive_status(db)
     derive_owner_councils(db)
     derive_owner_groups(db)
+
+
+def derive_report_links(db: Database, urns: list[str]) -> None:
+    """``inspections.report_sha256`` of these homes' inspections: the
+    best-ranked report linked to each in `inspection_reports` (NULL when none);
+    ``reports.inspection_id`` of their reports: the earliest inspection linked
+    to each."""
+    if "inspection_reports" not in db.table_names():
+        return
+    rank = rank_sql("s.as_at", "l.report_sha256", "s.kind")
+    best = f"""
+        SELECT l.report_sha256 FROM inspection_reports l
+        LEFT JOIN sources s ON s.sha256 = l.report_sha256
+        WHERE l.inspection_id = inspections.id
+        ORDER BY {rank} DESC LIMIT 1
+    """  # noqa: S608
+    db.execute(
+        f"UPDATE inspections SET report_sha256 = ({best}) "  # noqa: S608
+        "WHERE urn IN (SELECT value FROM json_each(?)) "
+        f"AND report_sha256 IS NOT ({best})",
+        [_json(urns)],
+    )
+    earliest = """
+        SELECT i.id FROM inspection_reports l JOIN inspections i ON i.id = l.inspection_id
+        WHERE l.report_sha256 = reports.sha256
+        ORDER BY i.inspection_date, i.id LIMIT 1
+    """
+    db.execute(
+        f"UPDATE reports SET inspection_id = ({earliest}) "  # noqa: S608
+        "WHERE urn IN (SELECT value FROM json_each(?)) "
+        f"AND inspection_id IS NOT ({earliest})",
+        [_json(urns)],
+    )
 
 
 def _json(values: list) -> str:
@@ -206,14 +295,18 @@ def _derive_homes(
     db: Database, urns: list[str], inspections: dict[str, list[dict]]
 ) -> None:
     sightings: dict[str, list[dict]] = defaultdict(list)
-    # snapshots before other observations at the same date
-    fields = ", ".join(HOME_FIELDS)
+    # best-ranked source first (a snapshot is a list row, whatever its file);
+    # a file's snapshot before its own other sightings
+    fields = ", ".join(f"x.{f}" for f in HOME_FIELDS)
+    snapshot = rank_sql("x.as_at", "x.source_id", "'providers'")
+    sighting = rank_sql("x.as_at", "x.source_id", "s.kind")
     for row in db.query(
-        f"select urn, as_at, {fields}, 0 as priority, source_id from home_snapshots "  # noqa: S608
-        "where urn in (select value from json_each(:u)) "
-        f"union all select urn, as_at, {fields}, 1 as priority, source_id "
-        "from home_observations where urn in (select value from json_each(:u)) "
-        "order by urn, as_at desc, priority, source_id desc",
+        f"select x.urn, x.as_at, {fields}, {snapshot} as rank, 0 as priority "  # noqa: S608
+        "from home_snapshots x where x.urn in (select value from json_each(:u)) "
+        f"union all select x.urn, x.as_at, {fields}, {sighting} as rank, 1 "
+        "from home_observations x left join sources s on s.sha256 = x.source_id "
+        "where x.urn in (select value from json_each(:u)) "
+        "order by urn, rank desc, priority",
         {"u": _json(urns)},
     ):
         sightings[row["urn"]].append(row)

@@ -28,6 +28,7 @@ from sqlite_utils import Database
 
 from extract.errors import ExtractError
 from extract.kinds import is_pdf, parse_tabular
+from registry.derive.derive import derive_pending
 from registry.loading.spreadsheets import load_tabular
 from registry.provenance import FileResult, Source, record_source, sha256_of
 from registry.reports.reports import link_reports, load_report, load_reports
@@ -45,12 +46,15 @@ def load_file(
     url: str | None = None,
     fetched_at: str | None = None,
     prepared: Future | None = None,
+    derive: bool = True,
 ) -> FileResult:
     """Load one file in one transaction. Never raises for a bad file: the
     result says what went wrong, and nothing of that file is kept.
 
     ``prepared`` is a future of ``extract.kinds.parse_tabular`` when a
-    worker process has read the file already."""
+    worker process has read the file already. With ``derive`` (the default)
+    the homes it observed are derived in the same transaction; ``load_files``
+    derives once per batch instead."""
     path = Path(path)
     try:
         if not path.exists():
@@ -76,7 +80,10 @@ def load_file(
             # a provisional row that problems can point at; the loader completes it
             record_source(db, source, kind="pending")
             extra = {"parsed": prepared} if prepared is not None else {}
-            return loader(db, source, as_at=as_at, strict=strict, **extra)
+            result = loader(db, source, as_at=as_at, strict=strict, **extra)
+            if derive:
+                derive_pending(db)
+            return result
     except ExtractError as error:
         return FileResult(path, False, str(error))
 
@@ -153,7 +160,9 @@ def load_files(
 ) -> list[FileResult]:
     """Load many files; one bad file never stops the others.
 
-    Spreadsheets and CSV files load one by one, each in its own transaction.
+    Spreadsheets and CSV files load one by one, each in its own transaction;
+    what they observed is derived once, after the last of them, in one more
+    transaction (homes left marked by an interrupted batch are derived first).
     Report PDFs are parsed in parallel in sandboxed child processes
     (``registry.reports.reports.load_reports``). Afterwards inspections are
     linked to the reports that describe them. A :class:`FileToLoad` carries
@@ -166,6 +175,8 @@ def load_files(
     pdfs = [p for p in paths if is_pdf(p)]
     others = [p for p in paths if p not in set(pdfs)]
     results: dict[Path, FileResult] = {}
+    with db.atomic():  # an earlier batch that stopped before deriving
+        derive_pending(db)
     with _Readahead(db, others, as_at=as_at) as readahead:
         for number, path in enumerate(others, start=1):
             if echo and len(others) > 1 and number % echo_every == 0:
@@ -180,12 +191,14 @@ def load_files(
             try:
                 try:
                     prepared = readahead.next_for(path)
-                    results[path] = load_file(db, path, **options, prepared=prepared)
+                    results[path] = load_file(
+                        db, path, **options, prepared=prepared, derive=False
+                    )
                 except BrokenProcessPool:
                     # The read-ahead worker died (killed, out of memory): read
                     # this file and the rest here, each still on its own.
                     readahead.queue, readahead.futures = [], {}
-                    results[path] = load_file(db, path, **options)
+                    results[path] = load_file(db, path, **options, derive=False)
             except Exception as error:  # one bad file never stops the others
                 logger.debug("%s: load failed", path, exc_info=True)
                 detail = " ".join(f"{type(error).__name__}: {error}".split())[:300]
@@ -195,6 +208,8 @@ def load_files(
                     f"{path.name}: could not be loaded ({detail}); nothing of it "
                     "was kept. Check the file, or report this with the file attached.",
                 )
+    with db.atomic():  # once for the whole batch
+        derive_pending(db)
     if pdfs:
 
         def progress(done: int, total: int, _outcome: object) -> None:

@@ -18,7 +18,6 @@ from registry.derive.derive import (
     add_home_observations,
     add_home_snapshots,
     add_inspection_observations,
-    rebuild,
 )
 from registry.incidents.police import load_police_table
 from registry.la import canonical_region, ensure_reference_data, match_la
@@ -60,6 +59,7 @@ def _load_ofsted(
     homes: set[str] = set()
     inspections = problems = rows_read = other = 0
     parts = []
+    kind = "ofsted-" + "+".join(sorted({t.kind for t in parsed.tables}))
     for table in parsed.tables:
         problems += _record_problems(db, source, table, strict=strict)
         la_problems = _la_problems(db, source, table, strict=strict)
@@ -105,17 +105,18 @@ def _load_ofsted(
             for row in table.rows
             for i in (*row.inspections, *row.earlier)
         ]
-        add_inspection_observations(db, source, events, as_at=as_at_text)
+        add_inspection_observations(
+            db, source, events, as_at=as_at_text, source_kind=kind
+        )
         homes |= {r.home.urn for r in table.rows}
         inspections += len(events)
         rows_read += table.rows_read
         other += table.other_providers
-    rebuild(db, homes)
-    kinds = {t.kind for t in parsed.tables}
+    # the homes it observed are marked for derivation (registry.derive)
     record_source(
         db,
         source,
-        kind="ofsted-" + "+".join(sorted(kinds)),
+        kind=kind,
         description="; ".join(t.title or t.sheet or "" for t in parsed.tables),
         as_at=max(t.as_at for t in parsed.tables).isoformat(),
         year=", ".join(t.year for t in parsed.tables if t.year) or None,

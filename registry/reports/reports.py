@@ -20,8 +20,9 @@ Tables (migration set ``ofsted-homes-reports``):
   (``not_pdf``, ``truncated``, ``encrypted``, ``too_large``, ``too_many_pages``,
   ``timeout``, ``memory``, ``parse_error``, ``empty_text``,
   ``unrecognised_layout``);
-* ``inspections.report_sha256``: the report of an inspection, set by
-  :func:`link_reports` where URN and date agree.
+* ``inspection_reports``: every link between an inspection and a report
+  (made by :func:`link_reports` where URN and date agree), from which
+  ``inspections.report_sha256`` and ``reports.inspection_id`` are derived.
 
 Every PDF ends as exactly one ``reports`` row or one current ``pdf_errors``
 row (``is_current = 1``). Re-reading a file with a new extractor version never
@@ -68,7 +69,12 @@ from extract.sandbox import (
     run_sandboxed,
     start_server,
 )
-from registry.derive.derive import add_inspection_observations, rebuild
+from registry.derive.derive import (
+    add_inspection_observations,
+    derive_pending,
+    derive_report_links,
+    rebuild,
+)
 from registry.logs import configure_logging
 from registry.provenance import (
     FileResult,
@@ -462,49 +468,46 @@ _COMPARED = ("judgement", "helped_and_protected", "leaders_and_managers")
 
 
 def link_reports(db: Database) -> int:
-    """Point ``inspections.report_sha256`` at the report with the same URN
-    whose dates cover the inspection date (and the same type when both say),
-    then record judgement disagreements. Idempotent and cheap (indexed; only
-    unlinked inspections are looked at). Returns how many were linked."""
-    if "reports" not in db.table_names() or "inspections" not in db.table_names():
+    """Link each inspection to every report with the same URN whose dates
+    cover the inspection date (and the same type when both say): a row in
+    `inspection_reports` (``linked_by`` ``urn-and-date``), kept for ever.
+    ``inspections.report_sha256`` and ``reports.inspection_id`` are derived
+    from those rows (``registry.derive.derive.derive_report_links``); then
+    judgement disagreements are recorded. Idempotent and cheap (indexed; a
+    link already kept is not written again). The caller holds the
+    transaction. Returns how many links were added."""
+    tables = set(db.table_names())
+    if not {"reports", "inspections", "inspection_reports"} <= tables:
         return 0
-    cursor = db.execute(
+    derive_pending(db)  # links are made against derived inspections
+    new = db.execute(
         """
-        UPDATE inspections SET report_sha256 = (
-            SELECT r.sha256 FROM reports r
-            WHERE r.urn = inspections.urn
-              AND r.inspection_date IS NOT NULL
-              AND inspections.inspection_date BETWEEN r.inspection_date
-                  AND coalesce(r.inspection_end_date, r.inspection_date)
-              AND (r.inspection_type IS NULL OR r.inspection_type = inspections.event_type)
-            ORDER BY r.extracted_at DESC, r.sha256 LIMIT 1
-        )
-        WHERE report_sha256 IS NULL
-          AND EXISTS (
-            SELECT 1 FROM reports r
-            WHERE r.urn = inspections.urn
-              AND r.inspection_date IS NOT NULL
-              AND inspections.inspection_date BETWEEN r.inspection_date
-                  AND coalesce(r.inspection_end_date, r.inspection_date)
-              AND (r.inspection_type IS NULL OR r.inspection_type = inspections.event_type)
+        SELECT i.id, r.sha256, i.urn FROM reports r
+        JOIN inspections i ON i.urn = r.urn
+          AND i.inspection_date BETWEEN r.inspection_date
+              AND coalesce(r.inspection_end_date, r.inspection_date)
+          AND (r.inspection_type IS NULL OR r.inspection_type = i.event_type)
+        WHERE r.inspection_date IS NOT NULL
+          AND NOT EXISTS (
+            SELECT 1 FROM inspection_reports l
+            WHERE l.inspection_id = i.id AND l.report_sha256 = r.sha256
           )
         """
+    ).fetchall()
+    now = utc_now()
+    db.conn.executemany(
+        "INSERT INTO inspection_reports "
+        "(inspection_id, report_sha256, linked_by, linked_at) "
+        "VALUES (?, ?, 'urn-and-date', ?) ON CONFLICT DO NOTHING",
+        [(inspection, sha, now) for inspection, sha, _urn in new],
     )
-    linked = cursor.rowcount
-    db.execute(
-        """
-        UPDATE reports SET inspection_id = (
-            SELECT i.id FROM inspections i WHERE i.report_sha256 = reports.sha256
-            ORDER BY i.inspection_date LIMIT 1
-        )
-        WHERE inspection_id IS NULL
-          AND EXISTS (SELECT 1 FROM inspections i WHERE i.report_sha256 = reports.sha256)
-        """
-    )
+    urns = sorted({urn for _i, _s, urn in new})
+    if urns:
+        derive_report_links(db, urns)
     _observe_linked(db)
     _record_disagreements(db)
     record_report_checks(db, now=utc_now())
-    return linked
+    return len(new)
 
 
 def _observe_linked(db: Database) -> None:
@@ -547,7 +550,11 @@ def _observe_linked(db: Database) -> None:
             "health_services": None,
         }
         add_inspection_observations(
-            db, source, [observation], as_at=row["inspection_date"]
+            db,
+            source,
+            [observation],
+            as_at=row["inspection_date"],
+            source_kind="report",
         )
     if rows:
         rebuild(db, {row["urn"] for row in rows})

@@ -10,6 +10,7 @@ SQL against the registry: see README.md, "The public schema".
 
 from sqlite_utils import Database, Migrations
 
+from registry.derive.rank import rank_sql
 from registry.derive.status import derive_status
 from registry.la import derive_owner_councils
 
@@ -385,4 +386,33 @@ def m004_indexes_for_stories(db: Database) -> None:
         CREATE INDEX IF NOT EXISTS idx_home_snapshots_list_owner
             ON home_snapshots(as_at, owner, places, latest_judgement);
         """
+    )
+
+
+@migrations()
+def m005_one_ranking_and_pending_derivation(db: Database) -> None:
+    """Derivation once per batch of files, of what the files observed:
+    `derive_pending` holds the homes loads have observed and not yet derived
+    (a work list, emptied by each derivation; internal); observations by URN
+    are indexed, so deriving a few homes reads only their rows. Every
+    observation's ``source_rank`` is rewritten in the one order of sources
+    (``registry.derive.rank``: date, then kind, then SHA-256), and every home
+    is marked for derivation under it (the next load derives them)."""
+    # the old rank was "<as_at>|<source_id>"
+    old = "inspection_observations.source_rank"
+    rank = rank_sql(
+        f"substr({old}, 1, instr({old}, '|') - 1)",
+        "inspection_observations.source_id",
+        "(SELECT kind FROM sources WHERE sha256 = inspection_observations.source_id)",
+    )
+    db.executescript(
+        f"""
+        CREATE TABLE derive_pending (
+            urn TEXT PRIMARY KEY
+        ) STRICT;
+        CREATE INDEX IF NOT EXISTS idx_inspection_observations_urn
+            ON inspection_observations(urn);
+        UPDATE inspection_observations SET source_rank = {rank};
+        INSERT INTO derive_pending (urn) SELECT urn FROM homes;
+        """  # noqa: S608
     )

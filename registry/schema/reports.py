@@ -153,3 +153,28 @@ def m004_report_checks(db: Database) -> None:
     """The accuracy scoreboard: every report field checked against the
     spreadsheets, and its summary views (see ``registry.reports.accuracy``)."""
     create_schema(db)
+
+
+@migrations()
+def m005_inspection_reports(db: Database) -> None:
+    """Links between inspections and their report PDFs, kept as evidence
+    (`inspection_reports`: which inspection, which report, how it was linked
+    and when), so ``inspections.report_sha256`` and ``reports.inspection_id``
+    are derived from them (``registry.derive.derive``). The links registries
+    already hold are kept."""
+    db.executescript(
+        """
+        CREATE TABLE inspection_reports (
+            inspection_id TEXT NOT NULL,
+            report_sha256 TEXT NOT NULL REFERENCES reports(sha256),
+            linked_by TEXT NOT NULL,
+            linked_at TEXT NOT NULL,
+            PRIMARY KEY (inspection_id, report_sha256)
+        ) STRICT;
+        CREATE INDEX idx_inspection_reports_report ON inspection_reports(report_sha256);
+        INSERT INTO inspection_reports (inspection_id, report_sha256, linked_by, linked_at)
+            SELECT i.id, i.report_sha256, 'urn-and-date',
+                   coalesce(r.extracted_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+            FROM inspections i JOIN reports r ON r.sha256 = i.report_sha256;
+        """
+    )
