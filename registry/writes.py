@@ -39,7 +39,7 @@ from sqlite_utils import Database
 from registry.incidents.incidents import open_private
 from registry.lock import refresh_lock
 from registry.provenance import utc_now
-from registry.publish.publish import build_copy
+from registry.publish.publish import build_copy, publish
 from registry.schema.db import open_registry
 from registry.schema.writes import migrations as writes_migrations
 
@@ -121,34 +121,74 @@ def writer(
     private: bool | None = None,
 ) -> Iterator[Database]:
     """Write the registry (or a private incidents database: ``private``, or
-    found by its tables) at ``db_path`` in place, under the writer lock.
-    ``purpose`` names what writes; a ``writes`` row records it when the block
-    changed anything. Raises ``RefreshLocked`` at once if another process
-    writes."""
+    found by its tables) at ``db_path``, under the writer lock. ``purpose``
+    names what writes; a ``writes`` row records it when the block changed
+    anything. Raises ``RefreshLocked`` at once if another process writes.
+
+    The registry is written in a copy that is published over it when the
+    block ends (``registry.publish.publish``), so a running ``serve`` never
+    sees a file change under it and picks up the new one by itself. With
+    ``per_file``, what was committed before an error is still published; a
+    block that changed nothing publishes nothing. A private incidents
+    database is written the same way (the inspector instance serves it).
+    """
     path = Path(db_path)
     with write_lock(path):
-        db = _open(path, private)
-        started_at = utc_now()
-        before = db.conn.total_changes
+        if private is None:
+            private = _is_private(path)
+        schema_before = _schema_version(path)
+        opener = (lambda p: _open(p, private)) if private else None
+        with build_copy(path, opener) as (build_path, db):
+            keep = per_file  # what a per-file load committed survives an error
+            try:
+                with _recorded(db, purpose, per_file):
+                    yield db
+                keep = True
+            finally:
+                if keep:
+                    changed = (
+                        db.conn.total_changes > 0
+                        or _schema_version(build_path, db) != schema_before
+                    )
+                    db.close()
+                    if changed:
+                        publish(build_path, path, checks=False)
+
+
+def _schema_version(path: Path, db: Database | None = None) -> int | None:
+    """The schema cookie of the database at ``path`` (None when absent)."""
+    if db is not None:
+        return db.execute("PRAGMA schema_version").fetchone()[0]
+    if not path.is_file():
+        return None
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return conn.execute("PRAGMA schema_version").fetchone()[0]
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def _recorded(db: Database, purpose: str, per_file: bool) -> Iterator[None]:
+    """The block's transaction(s) and its ``writes`` row (see :func:`writer`)."""
+    started_at = utc_now()
+    before = db.conn.total_changes
+    if per_file:
         try:
-            if per_file:
-                try:
-                    yield db
-                except BaseException:
-                    if db.conn.total_changes > before:
-                        with db.atomic():
-                            _record(db, purpose, started_at, "failed")
-                    raise
-                if db.conn.total_changes > before:
-                    with db.atomic():
-                        _record(db, purpose, started_at, "done")
-            else:
+            yield
+        except BaseException:
+            if db.conn.total_changes > before:
                 with db.atomic():
-                    yield db
-                    if db.conn.total_changes > before:
-                        _record(db, purpose, started_at, "done")
-        finally:
-            db.close()
+                    _record(db, purpose, started_at, "failed")
+            raise
+        if db.conn.total_changes > before:
+            with db.atomic():
+                _record(db, purpose, started_at, "done")
+    else:
+        with db.atomic():
+            yield
+            if db.conn.total_changes > before:
+                _record(db, purpose, started_at, "done")
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -12,7 +13,6 @@ from registry.errors import RegistryError
 from registry.incidents.incidents import (
     default_private_path,
     load_incidents,
-    open_private,
     unmigrated_reason,
 )
 from registry.incidents.reviews import decide, open_reviews
@@ -122,13 +122,22 @@ def load_incidents_command(
         raise click.ClickException(
             f"{db_path}: no such registry; create it with `ofsted-homes load {db_path} FILES`"
         )
-    # A private load writes only the private database (its own provenance);
-    # the registry's writer lock is held all the same, and the registry gets
-    # no `writes` row since nothing in it changes.
-    with writer(db_path, "load-incidents", per_file=True) as registry:
+    # A private load writes only the private database (its own provenance,
+    # through the same write path); the registry's writer lock is held all
+    # the same, and the registry gets no `writes` row since nothing in it
+    # changes.
+    with contextlib.ExitStack() as stack:
+        registry = stack.enter_context(writer(db_path, "load-incidents", per_file=True))
         target = None
         if private or private_db:
-            target = open_private(private_db or default_private_path(db_path))
+            target = stack.enter_context(
+                writer(
+                    private_db or default_private_path(db_path),
+                    "load-incidents",
+                    per_file=True,
+                    private=True,
+                )
+            )
         failed = 0
         for path in files:
             try:

@@ -29,6 +29,7 @@ import yaml
 
 from registry.errors import RegistryError
 from registry.logs import configure_logging
+from registry.publish.queries import fill_query_sql, private_flag_sql
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,8 @@ def load_metadata(database_name: str, path: Path = METADATA_PATH) -> dict[str, A
             "Restore metadata.yml from git, or reinstall ofsted-homes."
         ) from None
     databases = metadata.setdefault("databases", {})
+    # Each story's SQL is its own file, datasette/queries/<name>.sql.
+    fill_query_sql(metadata, path.parent / ASSETS_DIR.name / "queries")
     if database_name != METADATA_DATABASE and METADATA_DATABASE in databases:
         databases[database_name] = databases.pop(METADATA_DATABASE)
     for database in databases.values():
@@ -140,7 +143,7 @@ def private_marks(path: Path) -> list[str]:
     marks = []
     if path.name.endswith(PRIVATE_SUFFIX):
         marks.append(f"its name ends in {PRIVATE_SUFFIX}")
-    uri = f"{path.resolve().as_uri()}?immutable=1"
+    uri = f"{path.resolve().as_uri()}?mode=ro"
     try:
         with closing(sqlite3.connect(uri, uri=True)) as conn:
             tables = {
@@ -197,7 +200,10 @@ def datasette_options(
 ) -> dict[str, Any]:
     """Keyword arguments for ``datasette.app.Datasette`` serving ``db_path``.
 
-    Every database is opened immutable (read-only, no locking). Public mode
+    Every database is opened immutable (read-only, no locking): none is ever
+    changed in place, every write publishes a new file over it
+    (``registry.writes``), and the ``ofsted_reload`` plugin serves each new
+    file from the next request on. Public mode
     refuses a private database; inspector mode requires a login for every
     page (the password hash comes from the environment variable
     ``OFSTED_HOMES_INSPECTOR_PASSWORD_HASH``).
@@ -285,7 +291,7 @@ def _lock_down(metadata: dict[str, Any]) -> None:
 
 
 def _has_table(path: Path, table: str) -> bool:
-    uri = f"{path.resolve().as_uri()}?immutable=1"
+    uri = f"{path.resolve().as_uri()}?mode=ro"
     try:
         with closing(sqlite3.connect(uri, uri=True)) as conn:
             found = conn.execute(
@@ -301,64 +307,6 @@ def _has_table(path: Path, table: str) -> bool:
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-# flagged_homes' SQL (metadata.yml) made to read the private counts too: a
-# common table expression named incident_counts, the union of the registry's
-# and the private database's, shadows the table; each other edit only carries
-# the row's origin through to the output. Every edit must apply exactly once,
-# so a change to flagged_homes that breaks one fails loudly.
-PRIVATE_FLAG_EDITS = [
-    (
-        "max(c.source_name) as source_name,",
-        "max(c.source_name) as source_name, max(c.evidence_from) as evidence_from,",
-    ),
-    (
-        "shown, count(*) as parts",
-        "shown, evidence_from, count(*) as parts",
-    ),
-    (
-        "i.source_name as imported_source,",
-        "i.source_name as imported_source, i.evidence_from as imported_from,",
-    ),
-    (
-        "k.imported_source,\n",
-        "k.imported_source,\n  k.imported_from,\n"
-        "  (select max(b.incidents) from imported_by_source b where b.urn = k.urn\n"
-        "     and b.source_id like 'private:%') as private_incidents,\n",
-    ),
-]
-_COUNT_COLUMNS = (
-    "urn, match_status, kind, period_start, period_end, source_name, licence, "
-    "incidents_count, incidents_shown"
-)
-
-
-def private_flag_sql(public_sql: str, registry: str, private: str) -> str:
-    """``flagged_homes``' SQL, run in the ``_memory`` database (crossdb),
-    with the matched counts of the private database ``private`` unioned with
-    the registry's. Private rows have ``'private:' || source_id`` as their
-    source and ``evidence_from = 'private database'``."""
-    # Identifiers only (database names, quoted): no values go into the SQL.
-    reg, priv = _quoted(registry), _quoted(private)
-    public_rows = f"select {_COUNT_COLUMNS}, source_id, 'public registry' as evidence_from from {reg}.incident_counts"  # noqa: S608
-    private_rows = f"select {_COUNT_COLUMNS}, 'private:' || source_id, 'private database' from {priv}.incident_counts"  # noqa: S608
-    union = f"with incident_counts as (\n  {public_rows}\n  union all\n  {private_rows}\n),\n"
-    start = public_sql.lstrip()
-    if not start.lower().startswith("with "):
-        raise RegistryError(
-            "metadata.yml: flagged_homes no longer starts with a WITH clause; "
-            "update PRIVATE_FLAG_EDITS in registry/publish/serve.py to match it."
-        )
-    sql = union + start[len("with ") :]
-    for old, new in PRIVATE_FLAG_EDITS:
-        if sql.count(old) != 1:
-            raise RegistryError(
-                f"metadata.yml: flagged_homes no longer has {old.strip()!r} "
-                "exactly once; update PRIVATE_FLAG_EDITS in registry/publish/serve.py."
-            )
-        sql = sql.replace(old, new)
-    return sql
 
 
 def _private_flag_database(
@@ -382,7 +330,8 @@ def _private_flag_database(
                     registry=registry, private=private
                 ),
                 "params": list(public.get("params") or ["min_incidents", "months"]),
-                "sql": private_flag_sql(public["sql"], registry, private),
+                # composed from flagged_homes.sql's parts
+                "sql": private_flag_sql(registry, private, public["sql"]),
                 "hide_sql": True,
             }
         },
