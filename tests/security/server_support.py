@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,8 @@ from datasette.utils import tilde_encode
 from publish.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMAND = ROOT / ".venv" / "bin" / "ofsted-homes"
+# the command installed beside the Python running the tests (any venv)
+COMMAND = Path(sys.executable).parent / "ofsted-homes"
 PASSWORD = "correct horse battery staple"
 PASSWORD_ENV = "OFSTED_HOMES_INSPECTOR_PASSWORD_HASH"
 
