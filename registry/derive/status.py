@@ -193,6 +193,13 @@ def derive_status(db: Database) -> dict[str, int]:
             "status_changed_at from homes"
         )
     }
+    # the log already kept: a rebuild of `homes` from the evidence walks the
+    # same crawls again and must not log their changes twice
+    logged = set(
+        db.execute(
+            "select urn, status, changed_at, crawl_id from home_status_history"
+        ).fetchall()
+    )
     counts: dict[str, int] = {}
     updates, history = [], []
     for urn, (status, *stored) in current.items():
@@ -202,7 +209,12 @@ def derive_status(db: Database) -> dict[str, int]:
         if fields == (status, *stored):
             continue
         updates.append((*fields, urn))
-        if derived.status != status and derived.changed and derived.changed.crawl_id:
+        if (
+            derived.status != status
+            and derived.changed
+            and derived.changed.crawl_id
+            and (urn, derived.status, day, derived.changed.crawl_id) not in logged
+        ):
             # Crawls come in date order, so their changes are a log. A change an
             # official list makes needs no row: `home_snapshots` is its record,
             # and lists load in any order.

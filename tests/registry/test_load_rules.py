@@ -31,11 +31,19 @@ def test_prints_one_line_per_file_and_a_total(db_path):
     assert "Total: 2 loaded, 0 already loaded, 0 refused" in result.stderr
 
 
-def test_silent_prints_no_chatter(db_path):
+def test_silent_prints_no_chatter(db_path, tmp_path):
     result = run_load(db_path, *ALL_FIXTURES[:3], args=("--silent",))
     assert result.exit_code == 0
     assert result.stderr == ""
-    assert len(result.stdout.splitlines()) == 3
+    assert result.stdout == ""  # nothing per file
+    assert open_registry(db_path)["sources"].count == 3
+    # a refusal is still said, in one line
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    refused = run_load(db_path, empty, args=("--silent",))
+    assert refused.exit_code == 1
+    assert refused.stdout == ""
+    assert refused.stderr.splitlines() == ["Error: empty.csv: the file is empty"]
 
 
 def test_loading_the_same_file_again_is_a_no_op(db_path):

@@ -325,7 +325,7 @@ async def test_scoreboard_on_the_sample_crawl(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from registry.cli import cli; cli()",
+            "from registry.cli.main import cli; cli()",
             "demo",
             "--no-serve",
             "--silent",
