@@ -41,7 +41,6 @@ from registry.lock import refresh_lock
 from registry.provenance import utc_now
 from registry.publish.publish import build_copy, publish
 from registry.schema.db import open_registry
-from registry.schema.writes import migrations as writes_migrations
 
 # Locks this process holds (a refresh holds the lock while it crawls, then
 # builds its copy under the same lock).
@@ -94,9 +93,7 @@ def _open(path: Path, private: bool | None) -> Database:
     if private is None:
         private = _is_private(path)
     if private:
-        db = open_private(path)
-        writes_migrations.apply(db)
-        return db
+        return open_private(path)  # its own set, `writes` included
     return open_registry(path)
 
 
@@ -136,7 +133,6 @@ def writer(
     with write_lock(path):
         if private is None:
             private = _is_private(path)
-        schema_before = _schema_version(path)
         opener = (lambda p: _open(p, private)) if private else None
         with build_copy(path, opener) as (build_path, db):
             keep = per_file  # what a per-file load committed survives an error
@@ -146,26 +142,12 @@ def writer(
                 keep = True
             finally:
                 if keep:
-                    changed = (
-                        db.conn.total_changes > 0
-                        or _schema_version(build_path, db) != schema_before
-                    )
+                    # migrations applied to the copy count too: each one
+                    # records itself in _sqlite_migrations
+                    changed = db.conn.total_changes > 0
                     db.close()
                     if changed:
                         publish(build_path, path, checks=False)
-
-
-def _schema_version(path: Path, db: Database | None = None) -> int | None:
-    """The schema cookie of the database at ``path`` (None when absent)."""
-    if db is not None:
-        return db.execute("PRAGMA schema_version").fetchone()[0]
-    if not path.is_file():
-        return None
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return conn.execute("PRAGMA schema_version").fetchone()[0]
-    finally:
-        conn.close()
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 
 from datasette.database import Database
 
@@ -29,6 +30,33 @@ from datasette import hookimpl
 # Requests that started on the old file have at most this long to finish
 # before its connections are closed (queries are limited to seconds).
 CLOSE_AFTER_SECONDS = 300
+
+
+class PublishedDatabase(Database):
+    """A ``Database`` whose connections belong to the object, not to its
+    name: Datasette 0.65 keeps each thread's connection under the database's
+    name, so a fresh object of the same name would go on reading the old
+    file through them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._connections = threading.local()
+
+    async def execute_fn(self, fn):
+        if self.ds.executor is None:  # non-threaded mode: one per object already
+            return await super().execute_fn(fn)
+
+        def in_thread():
+            conn = getattr(self._connections, "conn", None)
+            if conn is None:
+                conn = self.connect()
+                self.ds._prepare_connection(conn, self.name)
+                self._connections.conn = conn
+            return fn(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(
+            self.ds.executor, in_thread
+        )
 
 
 def _identity(path: str) -> tuple[int, int, int, int] | None:
@@ -56,14 +84,14 @@ def follow_published(datasette) -> list[str]:
     old = []
     for name, now in stale:
         db = databases[name]
-        fresh = Database(datasette, path=db.path, is_mutable=db.is_mutable)
+        fresh = PublishedDatabase(datasette, path=db.path, is_mutable=db.is_mutable)
         fresh.name, fresh.route = db.name, db.route
         fresh._ofsted_identity = now
         replaced[name] = fresh
         old.append(db)
     memory = databases.get("_memory")
     if datasette.crossdb and memory is not None:
-        fresh = Database(datasette, is_memory=True)
+        fresh = PublishedDatabase(datasette, is_memory=True)
         fresh.name, fresh.route = memory.name, memory.route
         replaced["_memory"] = fresh
         old.append(memory)
