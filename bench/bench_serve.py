@@ -52,13 +52,11 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from registry.publish.serve import METADATA_PATH  # noqa: E402
+from registry.publish.serve import load_metadata  # noqa: E402
 
 TARGET_P95_MS = 200
 TARGET_INDEX_RATIO = 1.2
@@ -205,9 +203,7 @@ def describe(path: Path) -> dict:
 
 def routes(facts: dict) -> list[tuple[str, str]]:
     """(name, path) of every page and story measured."""
-    queries = yaml.safe_load(METADATA_PATH.read_text())["databases"]["registry"][
-        "queries"
-    ]
+    queries = load_metadata("registry")["databases"]["registry"]["queries"]
     random.seed(5)
     homes = random.sample(facts["urns"], min(20, len(facts["urns"])))
     found = [("/ (index)", "/")]
@@ -318,9 +314,7 @@ def stock_pairs(paths: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
             "/registry/homes?_facet=sector&_facet=latest_judgement",
         ),
     ]
-    queries = yaml.safe_load(METADATA_PATH.read_text())["databases"]["registry"][
-        "queries"
-    ]
+    queries = load_metadata("registry")["databases"]["registry"]["queries"]
     for name, path in paths:
         spec = queries.get(name)
         if spec is None or "list_date(" in spec["sql"] or "fts_query(" in spec["sql"]:

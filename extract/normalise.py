@@ -270,6 +270,55 @@ JUDGEMENTS = (
     NOT_JUDGED,
 )
 
+# The rating scale: every era's overall judgement on one four-step scale
+# (4 best), so judgements of different frameworks compare. Adequate (2014),
+# Satisfactory (before 2014), Requires improvement (2015) and Requires
+# improvement to be good (SCCIF, 2017) are the same step. The one source of
+# the scale: the registry's ``judgement_scale`` table is filled from it and
+# the published pages read it; the stories' SQL joins that table.
+# "Requires improvement" is never stored (it reads as the SCCIF wording) but
+# a registry written by hand may hold it, so it keeps its place on the scale.
+REQUIRES_IMPROVEMENT_2015 = "Requires improvement"
+# step → (grade: the short name stories count it under, the SCCIF wording of
+# that step, the step as a rating chart's axis names it)
+SCALE_STEPS = {
+    4: ("outstanding", OUTSTANDING, OUTSTANDING),
+    3: ("good", GOOD, GOOD),
+    2: (
+        "requires_improvement",
+        REQUIRES_IMPROVEMENT,
+        "Requires improvement / Adequate",
+    ),
+    1: ("inadequate", INADEQUATE, INADEQUATE),
+}
+GOOD_OR_BETTER = 3
+JUDGEMENT_SCALE = {
+    OUTSTANDING: 4,
+    GOOD: 3,
+    REQUIRES_IMPROVEMENT: 2,
+    REQUIRES_IMPROVEMENT_2015: 2,
+    ADEQUATE: 2,
+    SATISFACTORY: 2,
+    INADEQUATE: 1,
+}
+
+
+def judgement_scale_rows() -> list[dict[str, object]]:
+    """One row per judgement on the scale, as the ``judgement_scale`` table
+    holds it."""
+    return [
+        {
+            "judgement": judgement,
+            "score": score,
+            "grade": SCALE_STEPS[score][0],
+            "grade_label": SCALE_STEPS[score][1],
+            "score_label": SCALE_STEPS[score][2],
+            "is_good_or_better": int(score >= GOOD_OR_BETTER),
+        }
+        for judgement, score in JUDGEMENT_SCALE.items()
+    ]
+
+
 _JUDGEMENT_SPELLINGS = {
     "outstanding": OUTSTANDING,
     "good": GOOD,

@@ -22,34 +22,21 @@ from datasette.utils import path_from_row_pks
 from datasette.utils.asgi import NotFound, Response
 
 from datasette import hookimpl
+from extract.normalise import JUDGEMENT_SCALE, SCALE_STEPS
 
 URN = re.compile(r"^(SC\d{6}|\d{7})$")
 OWNER_ID = re.compile(r"^[a-z0-9-]{1,200}$")
 LA_CODE = re.compile(r"^[A-Za-z0-9]{1,12}$")
 
-# Judgement → height on the rating timeline (the 4-point scales of every era).
-RATING_SCALE = {
-    "Outstanding": 4,
-    "Good": 3,
-    "Requires improvement to be good": 2,
-    "Requires improvement": 2,
-    "Adequate": 2,
-    "Satisfactory": 2,
-    "Inadequate": 1,
-}
-RATING_LABELS = [
-    "",
-    "Inadequate",
-    "Requires improvement / Adequate",
-    "Good",
-    "Outstanding",
-]
+# The rating scale is extract.normalise's (the registry's judgement_scale
+# table is filled from it): judgement → height on the rating timeline, the
+# timeline's axis labels, and the rating mix's steps, best first.
+RATING_SCALE = JUDGEMENT_SCALE
+RATING_LABELS = ["", *(SCALE_STEPS[score][2] for score in sorted(SCALE_STEPS))]
+NOT_YET_JUDGED = "Not yet judged"
 MIX_ORDER = [
-    "Outstanding",
-    "Good",
-    "Requires improvement to be good",
-    "Inadequate",
-    "Not yet judged",
+    *(SCALE_STEPS[score][1] for score in sorted(SCALE_STEPS, reverse=True)),
+    NOT_YET_JUDGED,
 ]
 
 # DfE CLA_group measures, by the short names the registry stores (extract/dfe.py).
@@ -62,9 +49,9 @@ MISSING_MEASURES = (
 
 SNIPPET_START, SNIPPET_END = "[[", "]]"
 
-# The newest Ofsted list: "current" means on it (homes.status is the crawler's
-# view, and homes keeps every home ever listed).
-NEWEST_LIST = "(select max(as_at) from home_snapshots)"
+# The newest Ofsted list (the list_dates view): "current" means on it
+# (homes.status is the crawler's view, and homes keeps every home ever listed).
+NEWEST_LIST = "(select as_at from list_dates where is_newest)"
 IS_LISTED = (
     "exists (select 1 from home_snapshots s where s.urn = h.urn"
     f" and s.as_at = {NEWEST_LIST}) as is_listed"
@@ -94,10 +81,8 @@ def rating_mix(rows):
     """Counts of latest judgements in MIX_ORDER; anything else is "Not yet judged"."""
     mix = dict.fromkeys(MIX_ORDER, 0)
     for row in rows:
-        judgement = row.get("latest_judgement")
-        if judgement in ("Requires improvement", "Adequate", "Satisfactory"):
-            judgement = "Requires improvement to be good"
-        mix[judgement if judgement in mix else "Not yet judged"] += 1
+        score = RATING_SCALE.get(row.get("latest_judgement") or "")
+        mix[SCALE_STEPS[score][1] if score else NOT_YET_JUDGED] += 1
     return mix
 
 

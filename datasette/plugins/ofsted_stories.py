@@ -188,6 +188,18 @@ async def _count_for(db, sql: str, params: list) -> int | None:
         return None
 
 
+async def _list_in_force(db, day: str) -> str | None:
+    """The date of the Ofsted list in force on ``day`` (the list_dates view),
+    or None when no list held is that old."""
+    found = (
+        await db.execute(
+            "select as_at from list_dates where ? between as_at and in_force_until",
+            [day],
+        )
+    ).first()
+    return found[0] if found else None
+
+
 async def _story_vars(datasette, request, database: str, name: str) -> dict:
     db = datasette.get_database(database)
     query = await datasette.get_canned_query(database, name, request.actor)
@@ -199,10 +211,7 @@ async def _story_vars(datasette, request, database: str, name: str) -> dict:
         typed = request.args.get("as_at", "")
         wanted = list_date(typed)
         dates = [
-            r[0]
-            for r in await db.execute(
-                "select distinct as_at from home_snapshots order by 1"
-            )
+            r[0] for r in await db.execute("select as_at from list_dates order by 1")
         ]
         from urllib.parse import urlencode
 
@@ -223,7 +232,7 @@ async def _story_vars(datasette, request, database: str, name: str) -> dict:
             )
             out["ofsted_answer_problem"] = True
         else:
-            used = max((d for d in dates if d <= wanted), default=None)
+            used = await _list_in_force(db, wanted)
             out["ofsted_as_at_used"] = used
             if used is None:
                 out["ofsted_answer"] = (
@@ -252,12 +261,7 @@ async def _story_vars(datasette, request, database: str, name: str) -> dict:
             out["ofsted_answer"] = f"“{typed}” is not a year: type one like 2024"
             out["ofsted_answer_problem"] = True
         elif year:
-            used = (
-                await db.execute(
-                    "select max(as_at) from home_snapshots where as_at <= ?",
-                    [f"{year}-03-31"],
-                )
-            ).first()[0]
+            used = await _list_in_force(db, f"{year}-03-31")
             lists = (
                 f"Ofsted's list at {_long(used)}"
                 if used
@@ -486,7 +490,8 @@ async def group_page(datasette, request):
             )
         ).rows
     ]
-    newest = (await db.execute("select max(as_at) from home_snapshots")).first()[0]
+    newest = (await db.execute("select as_at from list_dates where is_newest")).first()
+    newest = newest[0] if newest else None
     owners = [
         dict(r)
         for r in (

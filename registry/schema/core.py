@@ -10,6 +10,7 @@ SQL against the registry: see README.md, "The public schema".
 
 from sqlite_utils import Database, Migrations
 
+from extract.normalise import judgement_scale_rows
 from registry.derive.rank import rank_sql
 from registry.derive.status import derive_status
 from registry.la import derive_owner_councils
@@ -416,3 +417,46 @@ def m005_one_ranking_and_pending_derivation(db: Database) -> None:
         INSERT INTO derive_pending (urn) SELECT urn FROM homes;
         """  # noqa: S608
     )
+
+
+@migrations()
+def m006_rules_as_reference(db: Database) -> None:
+    """The rules every story, page and program shares, kept in the schema
+    rather than written out in each query: ``judgement_scale`` (every era's
+    overall judgement on one four-step scale, filled from
+    ``extract.normalise.JUDGEMENT_SCALE``) and ``list_dates`` (each Ofsted
+    list and the days it is in force: from its date to the day before the next
+    list; the newest until 9999-12-31, the date ``list_date('')`` gives)."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS judgement_scale (
+            judgement TEXT PRIMARY KEY,
+            score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 4),
+            grade TEXT NOT NULL,
+            grade_label TEXT NOT NULL,
+            score_label TEXT NOT NULL,
+            is_good_or_better INTEGER NOT NULL CHECK (is_good_or_better IN (0, 1))
+        ) STRICT;
+
+        -- One index seek per list (the lists are few, their rows many): the
+        -- next list's date is the smallest date after this one.
+        CREATE VIEW IF NOT EXISTS list_dates AS
+        WITH RECURSIVE lists(as_at, next_as_at) AS (
+            SELECT first, (SELECT min(h.as_at) FROM home_snapshots h WHERE h.as_at > first)
+            FROM (SELECT (SELECT min(as_at) FROM home_snapshots) AS first)
+            WHERE first IS NOT NULL
+            UNION ALL
+            SELECT l.next_as_at,
+                (SELECT min(h.as_at) FROM home_snapshots h WHERE h.as_at > l.next_as_at)
+            FROM lists l
+            WHERE l.next_as_at IS NOT NULL
+        )
+        SELECT
+            as_at,
+            coalesce(date(next_as_at, '-1 day'), '9999-12-31') AS in_force_until,
+            next_as_at,
+            next_as_at IS NULL AS is_newest
+        FROM lists;
+        """
+    )
+    db["judgement_scale"].upsert_all(judgement_scale_rows(), pk="judgement")

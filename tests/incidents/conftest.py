@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 
+from registry.publish.serve import load_metadata
 from registry.schema.db import open_registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,7 +180,7 @@ def add_report_mention(
 
 
 def metadata() -> dict:
-    return yaml.safe_load((ROOT / "metadata.yml").read_text())
+    return load_metadata("registry", ROOT / "metadata.yml")
 
 
 def canned_sql(name: str) -> str:

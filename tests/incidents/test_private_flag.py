@@ -12,12 +12,12 @@ from datasette_auth_passwords.utils import hash_password
 
 from registry.errors import RegistryError
 from registry.incidents.incidents import load_incidents, open_private
+from registry.publish.queries import private_flag_sql, split_ctes
 from registry.publish.serve import (
     PASSWORD_HASH_ENV,
     PRIVATE_FLAG_QUERY,
     datasette_options,
     make_datasette,
-    private_flag_sql,
 )
 
 PASSWORD = "private flag password"
@@ -135,7 +135,7 @@ async def test_without_private_counts_it_is_flagged_homes(inspector, kit):
     """Same SQL logic: on a private database with no matched counts the two
     queries return the same rows (the extra columns aside)."""
     cookies = await login(inspector)
-    sql = private_flag_sql(kit.canned_sql("flagged_homes"), "registry", "registry")
+    sql = private_flag_sql("registry", "registry", kit.canned_sql("flagged_homes"))
     # "registry" twice: the public counts unioned with themselves are the same
     # maxima, so the rows must equal flagged_homes'.
     response = await inspector.client.get(
@@ -190,7 +190,29 @@ async def test_public_mode_has_no_private_flag(flag_paths):
         datasette_options(registry_path, private_db=private_path)
 
 
-def test_a_changed_flagged_homes_fails_loudly(kit):
+def test_the_private_flag_is_flagged_homes_own_parts(kit):
+    """Composed, not edited: every common table expression of flagged_homes
+    but its evidence counts is in the private query word for word, and only
+    the final select differs (every column of ``flagged``)."""
+    public = kit.canned_sql("flagged_homes")
+    public_ctes, public_final = split_ctes(public)
+    private_ctes, private_final = split_ctes(private_flag_sql("r", "p", public))
+    assert [n for n, _ in private_ctes] == [n for n, _ in public_ctes]
+    changed = [
+        name
+        for (name, a), (_, b) in zip(public_ctes, private_ctes, strict=True)
+        if a != b
+    ]
+    assert changed == ["evidence_counts"]
+    counts = dict(private_ctes)["evidence_counts"]
+    assert '"r".incident_counts' in counts and '"p".incident_counts' in counts
+    assert private_final.startswith("select * from flagged")
+    assert public_final != private_final
+
+
+def test_a_flagged_homes_without_its_parts_fails_loudly(kit):
     sql = kit.canned_sql("flagged_homes")
-    with pytest.raises(RegistryError, match="PRIVATE_FLAG_EDITS"):
-        private_flag_sql(sql.replace("shown, count(*)", "shown,count(*)"), "r", "p")
+    with pytest.raises(RegistryError, match="evidence_counts"):
+        private_flag_sql("r", "p", sql.replace("evidence_counts", "counts"))
+    with pytest.raises(RegistryError, match="WITH query"):
+        private_flag_sql("r", "p", "select 1")

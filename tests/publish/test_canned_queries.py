@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from registry.publish.serve import METADATA_PATH
+from registry.publish.serve import METADATA_PATH, load_metadata
 
 
 def cells(rows, *columns):
@@ -271,9 +271,7 @@ def test_every_canned_query_has_a_test():
     ),
 )
 def test_canned_query_is_documented(query):
-    spec = yaml.safe_load(METADATA_PATH.read_text())["databases"]["registry"][
-        "queries"
-    ][query]
+    spec = load_metadata("registry")["databases"]["registry"]["queries"][query]
     assert spec.get("title"), f"{query}: no title"
     assert spec.get("description") or spec.get("description_html"), (
         f"{query}: no description"

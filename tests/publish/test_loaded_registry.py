@@ -7,11 +7,10 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-import yaml
 
-from registry.publish.serve import METADATA_PATH, make_datasette
+from registry.publish.serve import load_metadata, make_datasette
 
-QUERIES = yaml.safe_load(METADATA_PATH.read_text())["databases"]["registry"]["queries"]
+QUERIES = load_metadata("registry")["databases"]["registry"]["queries"]
 
 
 @pytest.fixture(scope="module")
