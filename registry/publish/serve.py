@@ -28,8 +28,10 @@ import click
 import yaml
 
 from registry.errors import RegistryError
+from registry.incidents.incidents import unmigrated_reason
 from registry.logs import configure_logging
 from registry.publish.queries import fill_query_sql, private_flag_sql
+from registry.writes import writer
 
 logger = logging.getLogger(__name__)
 
@@ -229,6 +231,9 @@ def datasette_options(
             f"{PASSWORD_HASH_ENV})."
         )
     if not inspector:
+        unmigrated = unmigrated_reason(db_path)
+        if unmigrated:
+            raise RegistryError(unmigrated)
         marks = private_marks(db_path)
         if marks:
             raise RegistryError(
@@ -447,6 +452,14 @@ def serve(
                 f"--inspector: ${PASSWORD_HASH_ENV} is not set, so nobody could "
                 "log in. Run `datasette hash-password` and export the hash."
             )
+        if db_path.is_file() and unmigrated_reason(db_path):
+            # serve never shows what an older version kept (address-derived
+            # keys, row ranges): bring the file up to date first, through the
+            # one write path, as `ofsted-homes migrate` does
+            if not silent:
+                click.echo(f"Migrating {db_path.name} first …", err=True)
+            with writer(db_path, "migrate"):
+                pass
         ds = make_datasette(
             db_path,
             inspector=inspector,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
+import json
 import re
 import subprocess
 import sys
@@ -435,8 +436,8 @@ def _age(registry_path: Path, files: list[Path]) -> dict[str, str]:
                     f"update {table} set row_key = ? where row_key = ?", [old, new]
                 )
         db.execute(
-            "delete from _sqlite_migrations where migration_set = 'ofsted-homes-incidents' "
-            "and name != 'm001_incidents'"
+            "delete from _sqlite_migrations where name in "
+            "('m002_keyed_row_keys_and_hidden_rows', 'm003_vacuum_old_keys')"
         )
     db.conn.close()
     return old_keys
@@ -585,3 +586,29 @@ def test_an_old_private_database_is_rekeyed_and_keeps_its_decisions(tmp_path, ro
         auto_fuzzy=False,
     )
     assert load.matched == 1
+
+
+async def test_serving_an_old_registry_migrates_it_first(built):
+    """Public serve never shows an older version's keys: make_datasette refuses
+    the file, and `ofsted-homes serve` migrates it (through the write path)
+    before it serves anything."""
+    from security.server_support import start, stop
+
+    from registry.errors import RegistryError
+    from registry.publish.serve import make_datasette
+
+    registry_path, files = built
+    old_keys = _age(registry_path, files)
+    with pytest.raises(RegistryError, match="ofsted-homes migrate"):
+        make_datasette(registry_path)
+    server = start(registry_path)
+    try:
+        assert unmigrated_reason(registry_path) is None
+        reply = server.get("/registry/incident_counts.json?_shape=array&_size=max")
+        assert reply.status == 200
+        assert json.loads(reply.body)
+        for old in old_keys:
+            assert old not in reply.text
+    finally:
+        stop(server)
+    await _assert_nothing_leaks(registry_path, files)
