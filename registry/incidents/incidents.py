@@ -28,9 +28,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
 from extract.errors import StrictModeError
 from extract.incidents import (
@@ -41,7 +40,7 @@ from extract.incidents import (
 )
 from registry.errors import RegistryError
 from registry.incidents.matching import Matcher, keyed, row_key
-from registry.incidents.police import sync_police_force_areas
+from registry.incidents.rekey import ROWS_NOT_SHOWN, public_problems
 from registry.provenance import (
     FileResult,
     Source,
@@ -50,272 +49,17 @@ from registry.provenance import (
     sha256_of,
     utc_now,
 )
+from registry.schema.incidents import PRIVATE_SET, apply_private_migrations
+from registry.schema.migrations import SET_NAME
 
 logger = logging.getLogger(__name__)
 
 SUPPRESS_BELOW = 5
-#: ``file_rows`` of a count made from one row per incident, in the public registry.
-ROWS_NOT_SHOWN = "not shown (one row per incident: the rows would give the count)"
+# The sets the keyed-row-keys step was recorded under: the registry's one set,
+# the incidents set of earlier versions, the private database's set.
+_KEYED_SETS = (SET_NAME, "ofsted-homes-incidents", PRIVATE_SET)
 
-_INCIDENT_TABLES = """
-CREATE TABLE incident_sources (
-    source_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    file_name TEXT NOT NULL,
-    licence TEXT,
-    url TEXT,
-    is_private INTEGER NOT NULL DEFAULT 0,
-    shape TEXT,
-    sheet TEXT,
-    header_row INTEGER,
-    columns TEXT,
-    rows_read INTEGER NOT NULL DEFAULT 0,
-    records_count INTEGER NOT NULL DEFAULT 0,
-    matched_count INTEGER NOT NULL DEFAULT 0,
-    queued_count INTEGER NOT NULL DEFAULT 0,
-    unmatched_count INTEGER NOT NULL DEFAULT 0,
-    loaded_at TEXT NOT NULL
-) STRICT;
-
-CREATE TABLE incident_counts (
-    id TEXT PRIMARY KEY,
-    source_id TEXT NOT NULL REFERENCES incident_sources(source_id),
-    source_name TEXT NOT NULL,
-    licence TEXT,
-    file_rows TEXT NOT NULL,
-    row_key TEXT NOT NULL,
-    urn TEXT,
-    match_status TEXT NOT NULL CHECK (match_status IN ('matched', 'queued', 'unmatched')),
-    match_method TEXT CHECK (match_method IS NULL OR match_method IN ('urn', 'fuzzy', 'review')),
-    match_score REAL,
-    match_note TEXT,
-    urn_as_published TEXT,
-    provider_as_published TEXT,
-    local_authority_as_published TEXT,
-    la_code TEXT,
-    places_as_published INTEGER,
-    kind TEXT NOT NULL CHECK (kind IN ('missing', 'away', 'missing or away')),
-    period_kind TEXT,
-    period_label TEXT,
-    period_start TEXT,
-    period_end TEXT,
-    incidents_count INTEGER,
-    incidents_shown TEXT,
-    children_count INTEGER,
-    children_shown TEXT,
-    is_suppressed INTEGER NOT NULL DEFAULT 0,
-    is_per_incident INTEGER NOT NULL DEFAULT 0
-) STRICT;
-
-CREATE TABLE match_candidates (
-    row_key TEXT NOT NULL,
-    urn TEXT NOT NULL,
-    score REAL NOT NULL,
-    reasons TEXT,
-    row_summary TEXT,
-    home_summary TEXT,
-    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'accepted', 'rejected')),
-    PRIMARY KEY (row_key, urn)
-) STRICT;
-
-CREATE TABLE match_decisions (
-    row_key TEXT NOT NULL,
-    urn TEXT NOT NULL,
-    decision TEXT NOT NULL CHECK (decision IN ('accept', 'reject')),
-    decided_at TEXT NOT NULL,
-    note TEXT,
-    PRIMARY KEY (row_key, urn)
-) STRICT;
-
-CREATE INDEX idx_incident_counts_urn ON incident_counts(urn);
-CREATE INDEX idx_incident_counts_row_key ON incident_counts(row_key);
-CREATE INDEX idx_incident_counts_source ON incident_counts(source_id);
-"""
-
-_POLICE_TABLES = """
-CREATE TABLE police_force_areas (
-    la_code TEXT PRIMARY KEY,
-    la_name TEXT NOT NULL,
-    police_force TEXT NOT NULL
-) STRICT;
-
-CREATE TABLE police_missing_stats (
-    year TEXT NOT NULL,
-    year_ending INTEGER NOT NULL,
-    police_force TEXT NOT NULL,
-    measure TEXT NOT NULL,
-    value REAL,
-    symbol TEXT,
-    force_as_published TEXT NOT NULL,
-    footnotes TEXT,
-    source_id TEXT NOT NULL REFERENCES sources(sha256),
-    PRIMARY KEY (year, police_force, measure, source_id)
-) STRICT;
-
-CREATE INDEX idx_police_force_areas_force ON police_force_areas(police_force);
-"""
-
-_PRIVATE_PROVENANCE = """
-CREATE TABLE sources (
-    sha256 TEXT PRIMARY KEY, file_name TEXT NOT NULL, kind TEXT NOT NULL,
-    description TEXT, as_at TEXT, year TEXT, release TEXT, url TEXT, fetched_at TEXT,
-    rows_read INTEGER NOT NULL DEFAULT 0, rows_loaded INTEGER NOT NULL DEFAULT 0,
-    rows_skipped INTEGER NOT NULL DEFAULT 0, problems_count INTEGER NOT NULL DEFAULT 0,
-    is_sample INTEGER NOT NULL DEFAULT 0, loaded_at TEXT NOT NULL
-) STRICT;
-CREATE TABLE problems (
-    id TEXT PRIMARY KEY, source_id TEXT REFERENCES sources(sha256), file_name TEXT,
-    sheet TEXT, row INTEGER, "column" TEXT, value TEXT, message TEXT NOT NULL
-) STRICT;
-"""
-
-migrations = Migrations("ofsted-homes-incidents")
-
-
-@migrations()
-def m001_incidents(db: Database) -> None:
-    db.executescript(_INCIDENT_TABLES + _POLICE_TABLES)
-    sync_police_force_areas(db)
-
-
-@migrations()
-def m002_keyed_row_keys_and_hidden_rows(db: Database) -> None:
-    """Registries built before row keys were keyed: see :func:`rekey`."""
-    rekey(db, private=False)
-
-
-@migrations(transactional=False)
-def m003_vacuum_old_keys(db: Database) -> None:
-    """No copy of the old keys or row ranges left in free pages or the WAL."""
-    _vacuum(db)
-
-
-# The private database (inspectors' Annex A counts, unpublished FOI material)
-# holds only these tables; it never holds the registry's.
-private_migrations = Migrations("ofsted-homes-incidents-private")
-
-
-@private_migrations()
-def m001_private_incidents(db: Database) -> None:
-    db.executescript(_PRIVATE_PROVENANCE + _INCIDENT_TABLES)
-
-
-@private_migrations()
-def m002_private_keyed_row_keys(db: Database) -> None:
-    rekey(db, private=True)
-
-
-@private_migrations(transactional=False)
-def m003_private_vacuum(db: Database) -> None:
-    _vacuum(db)
-
-
-def rekey(db: Database, *, private: bool) -> None:
-    """Rewrite a database loaded before row keys were keyed.
-
-    ``row_key`` was a plain SHA-256 prefix of fields including the address
-    and postcode; it becomes ``keyed(old row_key)``, which is exactly what a
-    load computes now (``registry.incidents.matching.row_key``), so review decisions
-    still apply to later loads. ``incident_counts.id`` (a plain hash of the
-    row_key and the row number) is keyed the same way. In the public registry,
-    per-incident files lose their row numbers, rows-read figures, row-level
-    problems and problem values that could count a suppressed figure (see the
-    module docstring). Secure delete zeroes the overwritten values."""
-    db.execute("PRAGMA secure_delete = ON")
-    db.conn.create_function(
-        "ofsted_rekey", 1, lambda v: None if v is None else keyed(v)
-    )
-    db.conn.create_function(
-        "ofsted_reid", 1, lambda v: None if v is None else keyed(v, "count")
-    )
-    for sql in (
-        "update incident_counts set row_key = ofsted_rekey(row_key)",
-        "update match_candidates set row_key = ofsted_rekey(row_key)",
-        "update match_decisions set row_key = ofsted_rekey(row_key)",
-    ):
-        db.execute(sql)
-    db.execute("update incident_counts set id = ofsted_reid(id)")
-    if private:
-        return
-    hidden = [
-        r[0]
-        for r in db.execute(
-            "select source_id from incident_sources where shape = 'per incident'"
-        ).fetchall()
-    ]
-    db.execute(
-        "update incident_counts set file_rows = ? where is_per_incident = 1",
-        [ROWS_NOT_SHOWN],
-    )
-    for rowid, summary in db.execute(
-        """select rowid, row_summary from match_candidates where row_key in (
-               select row_key from incident_counts where is_per_incident = 1)"""
-    ).fetchall():
-        db.execute(
-            "update match_candidates set row_summary = ? where rowid = ?",
-            [re.sub(r"^(.*?) row [0-9]+(, |$)", r"\1\2", summary or ""), rowid],
-        )
-    for source_id in hidden:
-        problems = [
-            (r["row"], r["column"], r["message"], r["value"])
-            for r in db.query(
-                "select * from problems where source_id = ? order by rowid", [source_id]
-            )
-        ]
-        db.execute("delete from problems where source_id = ?", [source_id])
-        source = db.execute(
-            "select sha256, file_name from sources where sha256 = ?", [source_id]
-        ).fetchone()
-        kept = _public_problems(problems) if source else []
-        provenance = SimpleNamespace(
-            sha256=source_id, file_name=source[1] if source else ""
-        )
-        for row, column, message, value in kept:
-            record_problem(db, provenance, message, row=row, column=column, value=value)
-        db.execute(
-            "update sources set rows_read = 0, rows_skipped = 0, problems_count = ? "
-            "where sha256 = ?",
-            [len(kept), source_id],
-        )
-        db.execute(
-            "update incident_sources set rows_read = 0 where source_id = ?", [source_id]
-        )
-    # A problem's id was a plain hash of its value too: re-record without it.
-    quoted = list(
-        db.query(
-            """select p.*, s.file_name as source_file from problems p
-               join sources s on s.sha256 = p.source_id
-               where p.source_id in (select source_id from incident_sources)
-               and p.value is not null
-               and (p."column" is null or p."column" in ('incidents', 'children'))"""
-        )
-    )
-    for problem in quoted:
-        db.execute("delete from problems where id = ?", [problem["id"]])
-        provenance = SimpleNamespace(
-            sha256=problem["source_id"], file_name=problem["source_file"]
-        )
-        record_problem(
-            db,
-            provenance,
-            problem["message"],
-            sheet=problem["sheet"],
-            row=problem["row"],
-            column=problem["column"],
-        )
-
-
-def _vacuum(db: Database) -> None:
-    """Only where rekey() rewrote something: a registry with no incident rows
-    has no old key to erase and may be large."""
-    if not db.execute(
-        "select exists(select 1 from incident_counts) or exists(select 1 from match_decisions)"
-    ).fetchone()[0]:
-        return
-    db.execute("PRAGMA secure_delete = ON")
-    db.execute("VACUUM")
-    if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+__all__ = ["ROWS_NOT_SHOWN", "load_incidents", "open_private", "unmigrated_reason"]
 
 
 def unmigrated_reason(path: str | Path) -> str | None:
@@ -342,8 +86,8 @@ def unmigrated_reason(path: str | Path) -> str | None:
             applied = {
                 r[0]
                 for r in conn.execute(
-                    "select name from _sqlite_migrations where migration_set in (?, ?)",
-                    [migrations.name, private_migrations.name],
+                    "select name from _sqlite_migrations where migration_set in (?, ?, ?)",
+                    list(_KEYED_SETS),
                 )
             }
     except sqlite3.Error:
@@ -361,7 +105,7 @@ def open_private(path: str | Path) -> Database:
     """Open (creating if needed) the private incidents database."""
     db = Database(path)
     db.execute("PRAGMA foreign_keys = ON")
-    private_migrations.apply(db)
+    apply_private_migrations(db)
     return db
 
 
@@ -474,7 +218,7 @@ def _write(
             for c in match.candidates
             if match.status == "queued"
         )
-    problems = _public_problems(parsed.problems) if hide_rows else parsed.problems
+    problems = public_problems(parsed.problems) if hide_rows else parsed.problems
     rows_read = 0 if hide_rows else parsed.rows_read
     record_source(
         db,
@@ -529,21 +273,6 @@ def _write(
         FileResult(source.path, True, summary, kind="incidents", counts=counts),
         **counts,
     )
-
-
-def _public_problems(
-    problems: list[tuple[int, str | None, str, object]],
-) -> list[tuple[int | None, str | None, str, object]]:
-    """Per-row problems of a per-incident file, as the public registry keeps
-    them: one line per column and kind of problem, with no row number, no
-    value and no number of rows (any of which could count a home's rows)."""
-    seen: dict[tuple[str | None, str], None] = {}
-    for _row, column, message, _value in problems:
-        seen.setdefault((column, message), None)
-    return [
-        (None, column, f"{message} (on one or more rows; rows not shown)", None)
-        for column, message in seen
-    ]
 
 
 def _row_summary(record: IncidentRecord, file_name: str, *, hide_rows: bool) -> str:

@@ -1,21 +1,23 @@
-"""The registry's schema, as sqlite-utils migrations.
+"""Steps of the registry's one migration set (``registry.schema.migrations``)
+for the core tables: sources and problems, homes, inspections and their
+observations, snapshots, owners, local authorities, DfE figures.
 
-Every change to a table is a new migration function appended at the end; never
-edit one that has shipped. ``registry.schema.db.open_registry`` applies every
-migration set listed in ``registry.schema.db.MIGRATION_SETS``.
+Every change to a table is a new step written here and appended to
+``registry.schema.migrations.ORDER``; never edit one that has shipped.
 
 The public names (tables and columns) are a contract with the people who write
 SQL against the registry: see README.md, "The public schema".
 """
 
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
 from extract.normalise import judgement_scale_rows
 from registry.derive.rank import rank_sql
 from registry.derive.status import derive_status
 from registry.la import derive_owner_councils
+from registry.schema.steps import Steps
 
-migrations = Migrations("ofsted-homes")
+migrations = Steps("registry/schema/core.py")
 
 
 @migrations()

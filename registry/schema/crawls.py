@@ -1,13 +1,16 @@
-"""Migration set ``ofsted-homes-crawls``: what each crawl a refresh considered
-did (``crawls``) and saw that is not a file (``crawl_observations``).
+"""Steps of the registry's one migration set (``registry.schema.migrations``)
+for the crawl tables: what each crawl a refresh considered did (``crawls``),
+saw that is not a file (``crawl_observations``) and read (``crawl_monitors``).
 
-Append a migration function at the end to change a table; never edit one that
-has shipped.
+Write a new step here and append it to ``registry.schema.migrations.ORDER``;
+never edit one that has shipped.
 """
 
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
-migrations = Migrations("ofsted-homes-crawls")
+from registry.schema.steps import Steps
+
+migrations = Steps("registry/schema/crawls.py")
 
 
 @migrations()

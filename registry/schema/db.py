@@ -4,25 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
-from registry.incidents.incidents import migrations as incidents_migrations
-from registry.schema import core, crawls, reports, writes
-
-# Every migration set the registry applies, in this order (the reports set
-# alters a table the core set creates). Each set keeps its own name in the
-# registry's ``_migrations`` table, so registries built before keep working.
-MIGRATION_SETS: list[Migrations] = [
-    core.migrations,
-    incidents_migrations,
-    crawls.migrations,
-    reports.migrations,
-    writes.migrations,
-]
-
-
-def migration_sets() -> list[Migrations]:
-    return list(MIGRATION_SETS)
+from registry.schema.migrations import apply_migrations
 
 
 def open_registry(path: str | Path, *, migrate: bool = True) -> Database:
@@ -42,6 +26,4 @@ def open_registry(path: str | Path, *, migrate: bool = True) -> Database:
     return db
 
 
-def apply_migrations(db: Database) -> None:
-    for migrations in migration_sets():
-        migrations.apply(db)
+__all__ = ["apply_migrations", "open_registry"]

@@ -1,19 +1,20 @@
-"""Migration set ``ofsted-homes-reports``: the report tables (``reports``,
-``report_pages`` with full-text search, ``report_mentions``, ``requirements``,
-``report_disagreements``, ``pdf_errors``) and ``inspections.report_sha256``.
+"""Steps of the registry's one migration set (``registry.schema.migrations``)
+for the report tables (``reports``, ``report_pages`` with full-text search,
+``report_mentions``, ``requirements``, ``report_disagreements``,
+``pdf_errors``, ``inspection_reports``) and ``inspections.report_sha256``
+(listed after the core step that creates ``inspections``).
 
-It alters ``inspections``, which the ``ofsted-homes`` set creates, so it is
-applied after that set (``registry.schema.db.MIGRATION_SETS``). Append a
-migration function at the end to change a table; never edit one that has
-shipped.
+Write a new step here and append it to ``registry.schema.migrations.ORDER``;
+never edit one that has shipped.
 """
 
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
 from extract.reports import ERROR_KINDS
 from registry.reports.accuracy import create_schema
+from registry.schema.steps import Steps
 
-migrations = Migrations("ofsted-homes-reports")
+migrations = Steps("registry/schema/reports.py")
 
 MENTION_KINDS = ("missing", "away", "exploitation", "police")
 

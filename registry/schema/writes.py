@@ -1,15 +1,18 @@
-"""Migration set ``ofsted-homes-writes``: one row per write to the database
-(``registry.writes``): what wrote, when, and how it ended. Files keep their
-own provenance in ``sources``; this is the provenance of the writes
-themselves (a review decision, an incidents load, a refresh).
+"""Steps of the registry's one migration set (``registry.schema.migrations``;
+the private incidents database's set uses them too) for ``writes``: one row per
+write to the database (``registry.writes``): what wrote, when, and how it
+ended. Files keep their own provenance in ``sources``; this is the provenance
+of the writes themselves (a review decision, an incidents load, a refresh).
 
-Append a migration function at the end to change the table; never edit one
-that has shipped.
+Write a new step here and append it to ``registry.schema.migrations.ORDER``;
+never edit one that has shipped.
 """
 
-from sqlite_utils import Database, Migrations
+from sqlite_utils import Database
 
-migrations = Migrations("ofsted-homes-writes")
+from registry.schema.steps import Steps
+
+migrations = Steps("registry/schema/writes.py")
 
 
 @migrations()
