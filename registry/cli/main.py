@@ -128,36 +128,36 @@ def main() -> None:  # pragma: no cover - console entry point
 
 
 # ----------------------------------------------------------------------------
-# Commands that live in their own modules. One line each; keep them sorted.
+# The commands of the other cli modules (serve, extract-report and load-reports
+# are still defined in their rooms until the work on those files is merged).
+# Keep both lists sorted.
 # ----------------------------------------------------------------------------
+from registry.cli.groups import load_groups_command  # noqa: E402
 from registry.cli.incidents import (  # noqa: E402
     load_incidents_command,
     migrate_command,
     review_command,
 )
-
-cli.add_command(load_incidents_command)
-cli.add_command(migrate_command)
-cli.add_command(review_command)
-from registry.publish.serve import serve  # noqa: E402
-
-cli.add_command(serve)
-from registry.refresh.refresh import refresh_command  # noqa: E402
-
-cli.add_command(refresh_command)
+from registry.cli.publish import demo  # noqa: E402
+from registry.cli.refresh import canary_command, refresh_command  # noqa: E402
+from registry.publish.serve import serve  # noqa: E402  (moves to cli/ later)
+from registry.reports.reports import (  # noqa: E402  (move to cli/ later)
+    extract_report_command,
+    load_reports_command,
+)
 from sample_site.cli import sample_site  # noqa: E402
 
-cli.add_command(sample_site)
-from registry.reports.reports import extract_report_command, load_reports_command  # noqa: E402
-
-cli.add_command(extract_report_command)
-cli.add_command(load_reports_command)
-from registry.publish.demo import demo  # noqa: E402
-
-cli.add_command(demo)
-from registry.refresh.canary import canary_command  # noqa: E402
-
-cli.add_command(canary_command)
-from registry.derive.groups import load_groups_command  # noqa: E402
-
-cli.add_command(load_groups_command)
+for command in (
+    canary_command,
+    demo,
+    extract_report_command,
+    load_groups_command,
+    load_incidents_command,
+    load_reports_command,
+    migrate_command,
+    refresh_command,
+    review_command,
+    sample_site,
+    serve,
+):
+    cli.add_command(command)

@@ -25,19 +25,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from pathlib import Path
 
-import click
 from sqlite_utils import Database
 
 from extract.errors import ExtractError
 from extract.normalise import owner_id
 from extract.tables import read_sheets
-from registry.lock import RefreshLocked
 from registry.provenance import Source, record_source, sha256_of
 from registry.upsert import upsert_rows
-from registry.writes import writer
 
 
 class GroupsFileError(ValueError):
@@ -222,43 +218,3 @@ def derive_owner_groups(db: Database) -> None:
         ("owner", "group_id"),
         when="excluded.rule_id < owner_groups.rule_id",
     )
-
-
-@click.command("load-groups")
-@click.argument("db_path", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
-)
-@click.option("--sample", is_flag=True, help="Mark the mapping as sample (not a claim)")
-def load_groups_command(db_path: Path, files: tuple[Path, ...], sample: bool) -> None:
-    """Load mappings of owners to groups (CSV: owner or pattern, group, source).
-
-    Each row names an owner exactly (Ltd/Limited and case do not matter) or
-    gives a case-insensitive pattern with * for any text, the group, and the
-    source of the claim. The `groups` story and /group/<id> pages use them.
-
-    Example:
-
-    \b
-        ofsted-homes load-groups registry.db groups.csv
-    """
-    failed = False
-    try:
-        with writer(db_path, "load-groups", per_file=True) as db:
-            for path in files:
-                if not path.exists():
-                    click.echo(f"Error: {path}: no such file", err=True)
-                    failed = True
-                    continue
-                try:
-                    _loaded, summary = load_groups(db, path, is_sample=sample)
-                except GroupsFileError as error:
-                    click.echo(f"Error: {error}", err=True)
-                    failed = True
-                    continue
-                click.echo(summary)
-    except RefreshLocked as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(2)
-    if failed:
-        sys.exit(1)

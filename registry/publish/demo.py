@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import logging
 import socket
-import sys
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-import click
-
 from registry.derive.groups import load_groups
-from registry.logs import configure_logging
 from registry.publish.serve import make_datasette, run_server
 from registry.refresh.refresh import refresh, site_settings
 from registry.writes import writer
-from sample_site.extra import demo_extra_problem
 
 logger = logging.getLogger(__name__)
 
@@ -45,51 +41,24 @@ def _free_port(host: str, preferred: int) -> int:
     raise OSError(f"no free port on {host}")
 
 
-@click.command(name="demo")
-@click.option(
-    "--port",
-    "-p",
-    default=8001,
-    show_default=True,
-    type=int,
-    help="Port of the Datasette server",
-)
-@click.option(
-    "--site-port",
-    default=8002,
-    show_default=True,
-    type=int,
-    help="Port of the sample site (another free one if taken)",
-)
-@click.option("--homes", default=200, show_default=True, help="Sample homes")
-@click.option("--seed", default=1, show_default=True)
-@click.option(
-    "--dir",
-    "directory",
-    default="demo",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where the demo registry and crawled files go",
-)
-@click.option("--no-serve", is_flag=True, help="Build the registry, then stop")
-@click.option("--silent", is_flag=True, help="No progress lines")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging")
-def demo(port, site_port, homes, seed, directory, no_serve, silent, verbose) -> None:
-    """Build a SAMPLE registry from the sample site and serve it on 127.0.0.1.
-
-    Example:
-
-    \b
-        ofsted-homes demo --port 8001      # then open http://127.0.0.1:8001/
-    """
-    problem = demo_extra_problem("demo")
-    if problem:
-        raise click.ClickException(problem)
+def run_demo(
+    *,
+    port: int,
+    site_port: int,
+    homes: int,
+    seed: int,
+    directory: Path,
+    serve: bool,
+    say: Callable[[str], None],
+) -> list[str]:
+    """Start the sample site, refresh ``directory/registry.db`` from it, load
+    the sample owner groups and (``serve``) serve it until Ctrl-C; the sample
+    site stops in every case. Returns the refresh's reasons for refusing
+    (empty when the registry was built). Needs the ``demo`` extra
+    (``sample_site.extra.demo_extra_problem``)."""
     from sample_site.server import SampleSite  # the sample site needs the demo extra
 
-    configure_logging(verbose, silent)
     host = "127.0.0.1"
-    say = (lambda _line: None) if silent else (lambda line: click.echo(line, err=True))
     directory.mkdir(parents=True, exist_ok=True)
     db_path = directory / "registry.db"
     site = SampleSite(
@@ -110,20 +79,20 @@ def demo(port, site_port, homes, seed, directory, no_serve, silent, verbose) -> 
             echo=say,
         )
         if not result.ok:
-            for reason in result.reasons:
-                click.echo(f"Refused: {reason}", err=True)
-            sys.exit(1)
+            return list(result.reasons)
         for line in result.summary:
             say(line)
         _load_sample_groups(db_path, say)
-        if no_serve:
-            return
-        ds = make_datasette(db_path)
-        say(f"Serving the SAMPLE registry on http://{host}:{port}/ - Ctrl-C to stop")
-        try:
-            run_server(ds, host=host, port=port)
-        except KeyboardInterrupt:
-            pass
+        if serve:
+            ds = make_datasette(db_path)
+            say(
+                f"Serving the SAMPLE registry on http://{host}:{port}/ - Ctrl-C to stop"
+            )
+            try:
+                run_server(ds, host=host, port=port)
+            except KeyboardInterrupt:
+                pass
+        return []
     finally:
         site.stop()
         say("Stopped.")

@@ -19,16 +19,15 @@ Example::
 
 from __future__ import annotations
 
-import sys
+import sqlite3
 import time
 import urllib.error
 import urllib.request
 import urllib.robotparser
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
-
-import click
 
 
 @dataclass
@@ -94,24 +93,22 @@ class CanaryResult:
 def registry_urns(db_path: Path, count: int) -> list[str]:
     """Active homes of the registry with the most recent inspections (the
     likeliest to have report links)."""
-    from sqlite_utils import Database
-
     if not db_path.exists():
         return []
-    db = Database(db_path)
-    try:
-        if "homes" not in db.table_names():
+    # a read-only look: the canary never writes (nor migrates) the registry
+    uri = f"{db_path.resolve().as_uri()}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        tables = {r[0] for r in conn.execute("select name from sqlite_master")}
+        if "homes" not in tables:
             return []
         return [
             row[0]
-            for row in db.execute(
+            for row in conn.execute(
                 "select urn from homes where status = 'active' "
                 "order by latest_inspection_date desc, urn limit ?",
                 [count],
             )
         ]
-    finally:
-        db.close()
 
 
 def run_canary(
@@ -213,74 +210,8 @@ def format_table(result: CanaryResult) -> str:
     return "\n".join(lines)
 
 
-@click.command(name="canary")
-@click.option(
-    "--site",
-    metavar="URL",
-    help="Check a sample site (ofsted-homes sample-site) instead of the live site",
-)
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Take the URNs from this registry (active homes, latest inspected first)",
-)
-@click.option("--urn", "urns", multiple=True, help="Check this home (repeatable)")
-@click.option(
-    "--pages", default=3, show_default=True, help="How many provider pages to fetch"
-)
-@click.option(
-    "--reports", default=2, show_default=True, help="How many report links to fetch"
-)
-@click.option(
-    "--delay",
-    default=1.0,
-    show_default=True,
-    help="Seconds between requests (be polite to the live site)",
-)
-def canary_command(site, db_path, urns, pages, reports, delay) -> None:
-    """Check that the reports site is in the layout the crawler understands.
-
-    Fetches the first search page, a few provider pages and report links,
-    and prints each selector and field: found or not, with an example. Run
-    it before enabling a scheduled refresh. Exit codes: 0 understood, 1 not
-    understood (the table says what is missing), 2 site not reachable.
-
-    Example:
-
-    \b
-        ofsted-homes canary --db registry.db
-        ofsted-homes canary --site http://127.0.0.1:8002
-    """
+def reports_url_for(site: str | None) -> str:
+    """The reports site to check: a sample site's (``--site``), else the live one."""
     from crawler import settings as crawler_settings
 
-    reports_url = (
-        f"{site.rstrip('/')}/ofsted" if site else crawler_settings.OFSTED_REPORTS_URL
-    )
-    chosen = list(urns)
-    if not chosen and db_path:
-        chosen = registry_urns(db_path, pages)
-    result = run_canary(
-        reports_url=reports_url,
-        urns=chosen,
-        pages=pages,
-        reports=reports,
-        delay=delay,
-    )
-    click.echo(
-        f"Canary of {reports_url}: {result.requests} requests "
-        f"({len(result.pages['search'])} search, {len(result.pages['provider'])} provider, "
-        f"{len(result.pages['report'])} report)"
-    )
-    click.echo(format_table(result))
-    if not any(result.pages.values()):
-        click.echo(f"Error: {reports_url} could not be reached", err=True)
-        for failure in result.failures:
-            click.echo(f"  {failure}", err=True)
-        sys.exit(2)
-    if result.failures:
-        click.echo("NOT UNDERSTOOD: do not enable scheduled refreshes yet", err=True)
-        for failure in result.failures:
-            click.echo(f"  failed: {failure}", err=True)
-        sys.exit(1)
-    click.echo("Understood: the crawler can read this site.", err=True)
+    return f"{site.rstrip('/')}/ofsted" if site else crawler_settings.OFSTED_REPORTS_URL
