@@ -39,7 +39,10 @@
   as a spreadsheet reads it as that number and runs nothing. JSON is
   unchanged.
 * **Public mode hides the server's insides**: ``/-/databases`` without file
-  paths, ``/-/versions`` without SQLite's compile options.
+  paths, ``/-/versions`` without SQLite's compile options, no ``/-/threads``,
+  ``/-/plugins`` or ``/-/password-tool`` (404), and ``_trace`` is ignored
+  everywhere (on a CSV it gave an HTML debug page that skipped the CSV
+  rewriting below).
 * **Security headers** on every response, for when no proxy adds them: a
   Content-Security-Policy that runs scripts only from this site (no inline
   script: the two inline scripts of Datasette's templates are static files,
@@ -58,6 +61,7 @@ import json
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
+from datasette.utils.asgi import NotFound
 from datasette.views.base import DatasetteError
 from datasette.views.special import JsonDataView
 
@@ -70,6 +74,10 @@ SQL_PARAMETERS = ("sql", "_where")
 FACET_PARAMETERS = ("_facet", "_facet_array", "_facet_date")
 GATED_PARAMETERS = (*SQL_PARAMETERS, *FACET_PARAMETERS, "_stream")
 MAX_FACETS = 5
+# Datasette answers ``.csv?_trace=1`` with an HTML "CSV debug" page (whatever
+# the trace_debug setting says), which escapes the CSV neutraliser: the
+# parameter is dropped, so that URL is the plain CSV.
+IGNORED_PARAMETERS = ("_trace",)
 # Every parameter that is not Datasette's own (``_size`` …) is a column
 # filter, and building a table's filters costs time that grows with the
 # square of their number, on the event loop: 1,000 took 5 s, 2,000 froze the
@@ -217,6 +225,8 @@ def check_query(query_string):
     kept, seen, facets = [], set(), set()
     for name, value in pairs:
         if (name, value) in seen:  # a repeat changes nothing but the cost
+            continue
+        if name in IGNORED_PARAMETERS:
             continue
         seen.add((name, value))
         if name in FACET_PARAMETERS:
@@ -422,6 +432,19 @@ def startup(datasette):
     datasette.absolute_url = absolute_url
 
 
+# Public mode answers these with a 404: /-/threads lists the server's
+# threads and running tasks, /-/plugins every plugin with its version (what
+# an attacker would look up first); /-/password-tool (datasette-auth-passwords)
+# is a form that hashes a password, of no use where nobody logs in.
+# /-/settings stays: it is the limits a reader of the JSON API meets, as
+# docs/security.md lists them.
+HIDDEN_IN_PUBLIC = ("threads", "plugins", "password-tool")
+
+
+async def not_in_public_mode(request):
+    raise NotFound("Not on the public registry")
+
+
 @hookimpl
 def register_routes(datasette):
     if _config(datasette).get("mode") != "public":
@@ -440,6 +463,7 @@ def register_routes(datasette):
         return {**info, "sqlite": sqlite}
 
     return [
+        (rf"^/-/({'|'.join(HIDDEN_IN_PUBLIC)})(\.json)?$", not_in_public_mode),
         (
             r"^/-/databases(\.(?P<format>json))?$",
             JsonDataView.as_view(datasette, "databases.json", databases),

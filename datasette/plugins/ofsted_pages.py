@@ -576,9 +576,13 @@ async def search_page(datasette, request):
         like = {"like": f"%{q}%"}
         results["owners"] = await rows(
             db,
-            "select o.id, o.name, count(h.urn) as homes from owners o"
+            # homes on the newest list (status active), as every other
+            # count; the homes ever listed beside it
+            "select o.id, o.name, coalesce(sum(h.status = 'active'), 0) as homes,"
+            " count(h.urn) as homes_ever from owners o"
             " left join homes h on h.owner = o.id where o.name like :like"
-            f" group by o.id order by homes desc, o.name limit {SEARCH_LIMIT}",
+            " group by o.id order by homes desc, homes_ever desc, o.name"
+            f" limit {SEARCH_LIMIT}",
             like,
         )
         results["las"] = await rows(

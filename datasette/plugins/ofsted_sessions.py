@@ -26,6 +26,10 @@ worker thread, at most ``MAX_CONCURRENT_CHECKS`` at once, and throttles:
   guesser spread over many addresses at the cost of locking the inspector out
   for 15 minutes.
 
+After a login the inspector goes back to the page that asked for it (the
+form's ``next``, which ofsted_inspector.py fills in on a 403), if that is a
+path on this site (``safe_next``); else to the index.
+
 Only in inspector mode (plugin config ``ofsted-homes``, ``mode:
 inspector``); in public mode there is no login and ``/-/login`` is a 404.
 The password hashes are datasette-auth-passwords' (its ``…_password_hash``
@@ -191,10 +195,26 @@ def _client(request):
     return client[0] if client else "unknown"
 
 
-async def _form(datasette, request, error=None, status=200, headers=None):
+def safe_next(value):
+    """``value`` if it is a path on this site, else None: never another site
+    (``//host``, ``/\\host``, a scheme), never a control character."""
+    if not value or not isinstance(value, str) or len(value) > 2000:
+        return None
+    if not value.startswith("/") or value.startswith(("//", "/\\")):
+        return None
+    if "\\" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return None
+    return value
+
+
+async def _form(
+    datasette, request, error=None, status=200, headers=None, next_path=None
+):
     return Response.html(
         await datasette.render_template(
-            "ofsted_login.html", {"error": error}, request=request
+            "ofsted_login.html",
+            {"error": error, "next": next_path or safe_next(request.args.get("next"))},
+            request=request,
         ),
         status=status,
         headers=headers or {},
@@ -223,6 +243,7 @@ async def login(request, datasette):
         return await _form(datasette, request)
     state = state_for(datasette)
     form = await request.post_vars()
+    next_path = safe_next(form.get("next"))
     username = (form.get("username") or "")[:100]
     password = (form.get("password") or "")[:MAX_PASSWORD_CHARS]
     client = _client(request)
@@ -234,6 +255,7 @@ async def login(request, datasette):
             f"Too many wrong passwords: try again in {wait // 60 + 1} minutes.",
             status=429,
             headers={"retry-after": str(wait)},
+            next_path=next_path,
         )
     if state.checks_running >= MAX_CONCURRENT_CHECKS:
         return await _form(
@@ -242,6 +264,7 @@ async def login(request, datasette):
             "Too many logins at once: try again in a few seconds.",
             status=429,
             headers={"retry-after": "2"},
+            next_path=next_path,
         )
     known = accounts(datasette)
     password_hash = known.get(username)
@@ -252,10 +275,13 @@ async def login(request, datasette):
         state.checks_running -= 1
     if not (ok and password_hash):
         state.throttle.failed(client, username)
-        return await _form(datasette, request, "Invalid username or password")
+        return await _form(
+            datasette, request, "Invalid username or password", next_path=next_path
+        )
     state.throttle.succeeded(client)
     token = state.sessions.open({"id": username}, fingerprint(password_hash))
-    response = Response.redirect(datasette.urls.path("/"))
+    # Back to the page that asked for the login (a path on this site only).
+    response = Response.redirect(next_path or datasette.urls.path("/"))
     _set_session_cookie(response, request, datasette, token, SESSION_SECONDS)
     return response
 
