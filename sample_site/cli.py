@@ -49,7 +49,7 @@ def sample_site(
 
     \b
         ofsted-homes sample-site --homes 4000 --port 8002 &
-        ofsted-homes refresh demo.db --site http://127.0.0.1:8002 --sample
+        ofsted-homes refresh demo.db --site http://127.0.0.1:8002 --sample --fast-sample-site
     """
     problem = demo_extra_problem("sample-site")
     if problem:

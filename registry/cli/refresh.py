@@ -18,7 +18,12 @@ from registry.refresh.canary import (
     run_canary,
 )
 from registry.refresh.crawls import Thresholds
-from registry.refresh.refresh import SPIDERS, refresh, site_settings
+from registry.refresh.refresh import (
+    SPIDERS,
+    fast_site_settings,
+    refresh,
+    site_settings,
+)
 
 
 def _setting(_ctx, _param, values: tuple[str, ...]) -> dict[str, str]:
@@ -63,6 +68,11 @@ def _setting(_ctx, _param, values: tuple[str, ...]) -> dict[str, str]:
     "--site",
     metavar="URL",
     help="Crawl a sample site (ofsted-homes sample-site) instead of the real sources",
+)
+@click.option(
+    "--fast-sample-site",
+    is_flag=True,
+    help="No politeness delays: only with --site on this machine",
 )
 @click.option(
     "-s",
@@ -139,6 +149,7 @@ def refresh_command(
     mode,
     spiders,
     site,
+    fast_sample_site,
     settings,
     sample,
     min_homes_ratio,
@@ -169,11 +180,18 @@ def refresh_command(
         ofsted-homes refresh registry.db
         ofsted-homes refresh registry.db --full --data-dir /srv/ofsted/data
         ofsted-homes refresh demo.db --site http://127.0.0.1:8002 --sample
+        ofsted-homes refresh demo.db --site http://127.0.0.1:8002 --sample --fast-sample-site
     """
     configure_logging(verbose, silent)
     merged_settings = dict(settings)
     if site:
         merged_settings = {**site_settings(site), **merged_settings}
+    if fast_sample_site:
+        try:
+            merged_settings = fast_site_settings(site, merged_settings)
+        except ValueError as error:
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(1)
     echo = None if silent else (lambda line: click.echo(line, err=True))
     given = {
         "min_homes_ratio": min_homes_ratio,

@@ -13,14 +13,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from crawler import settings as crawler_settings
 from registry.provenance import utc_now
 
 logger = logging.getLogger(__name__)
@@ -181,9 +185,15 @@ def run_spider(
     log_path: Path | None = None,
     timeout: float | None = None,
     resume: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    progress_items: int = 100,
+    progress_seconds: float | None = 15.0,
 ) -> Crawl:
     """Run one spider (or resume the interrupted crawl ``resume``) in a
-    subprocess and read back its summary and manifest."""
+    subprocess and read back its summary and manifest. With ``progress``,
+    say what the crawl has fetched so far while it runs (``CrawlProgress``:
+    every ``progress_items`` items, and every ``progress_seconds`` when
+    something new came)."""
     process, crawl_id = start_spider(
         spider,
         data_dir=data_dir,
@@ -192,13 +202,213 @@ def run_spider(
         crawl_id=resume,
         log_path=log_path,
     )
-    try:
-        returncode = process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        returncode = -1
+    watcher = None
+    if progress is not None:
+        watcher = CrawlProgress(
+            data_dir / "manifests" / f"{crawl_id}.jsonl",
+            crawl_id,
+            every_items=progress_items,
+            every_seconds=progress_seconds,
+        )
+    deadline = None if timeout is None else time.monotonic() + timeout
+    returncode = None
+    while returncode is None:
+        wait = 1.0 if watcher else None
+        if deadline is not None:
+            left = max(0.0, deadline - time.monotonic())
+            wait = left if wait is None else min(wait, left)
+        try:
+            returncode = process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            if deadline is not None and time.monotonic() >= deadline:
+                process.kill()
+                process.wait()
+                returncode = -1
+        if watcher is not None:
+            for line in watcher.poll():
+                progress(line)
     return read_crawl(data_dir, crawl_id, spider=spider, returncode=returncode)
+
+
+# What the progress lines call each kind of manifest item, in this order.
+PROGRESS_LABELS = {
+    "search-page": "search pages",
+    "listing": "homes listed",
+    "provider-page": "provider pages",
+    "report": "report PDFs",
+    "index": "index pages",
+    "workbook": "Ofsted workbooks",
+    "dfe-csv": "DfE files",
+}
+
+
+class CrawlProgress:
+    """What a running crawl has fetched, read from its manifest as the
+    spider writes it (one flushed JSON line per item): ``poll()`` reads the
+    lines added since the last call and returns the progress lines due, one
+    each time the count of items reaches a multiple of ``every_items`` (its
+    counts are those at that item, so the lines do not depend on when
+    ``poll`` runs) and one when ``every_seconds`` have passed since the last
+    line and something new came. A resumed crawl's earlier items count."""
+
+    def __init__(
+        self,
+        manifest: Path,
+        crawl_id: str,
+        *,
+        every_items: int = 100,
+        every_seconds: float | None = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.manifest = manifest
+        self.crawl_id = crawl_id
+        self.every_items = max(1, every_items)
+        self.every_seconds = every_seconds
+        self.clock = clock
+        self.started = self.last_line = clock()
+        self.offset = 0
+        self.items = 0
+        self.items_at_last_line = 0
+        self.kinds: dict[str, int] = {}
+        self.stored_reports = 0
+
+    def poll(self) -> list[str]:
+        lines = []
+        try:
+            with open(self.manifest, "rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read()
+        except FileNotFoundError:
+            data = b""
+        # whole lines only: the spider may be half-way through one
+        complete = data[: data.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        for raw in complete.splitlines():
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue
+            kind = str(entry.get("kind") or "other")
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+            if kind == "report" and entry.get("status") == "stored":
+                self.stored_reports += 1
+            self.items += 1
+            if self.items % self.every_items == 0:
+                lines.append(self.line())
+        now = self.clock()
+        if (
+            not lines
+            and self.every_seconds is not None
+            and self.items > self.items_at_last_line
+            and now - self.last_line >= self.every_seconds
+        ):
+            lines.append(self.line())
+        return lines
+
+    def line(self) -> str:
+        self.last_line = self.clock()
+        self.items_at_last_line = self.items
+        elapsed = int(self.last_line - self.started)
+        order = [k for k in PROGRESS_LABELS if k in self.kinds]
+        order += sorted(k for k in self.kinds if k not in PROGRESS_LABELS)
+        parts = []
+        for kind in order:
+            part = f"{self.kinds[kind]:,} {PROGRESS_LABELS.get(kind, kind)}"
+            if kind == "report":
+                part += f" ({self.stored_reports:,} new)"
+            parts.append(part)
+        return (
+            f"  {self.crawl_id}: {self.items:,} items so far after "
+            f"{elapsed // 60}m{elapsed % 60:02d}s: {', '.join(parts)}"
+        )
+
+
+# --------------------------------------------------------------- politeness
+
+# Requests a full crawl of the reports site makes per home when no good
+# crawl says better: the search page share, the provider page, its report
+# PDFs (the sample site: 959 requests for 200 homes).
+REQUESTS_PER_HOME = 5.0
+
+
+def _setting_is_on(value: object) -> bool:
+    return str(value).strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def politeness(settings: dict[str, object] | None) -> tuple[float, bool]:
+    """(delay between requests to one site in seconds, AutoThrottle on) as
+    the spiders will run with ``settings`` over the project's defaults."""
+    settings = settings or {}
+    delay = float(settings.get("DOWNLOAD_DELAY", crawler_settings.DOWNLOAD_DELAY))
+    throttle = _setting_is_on(
+        settings.get("AUTOTHROTTLE_ENABLED", crawler_settings.AUTOTHROTTLE_ENABLED)
+    )
+    return delay, throttle
+
+
+def _minutes(n: int) -> str:
+    return f"{n:,} minute{'' if n == 1 else 's'}"
+
+
+def politeness_note(
+    settings: dict[str, object] | None,
+    *,
+    homes: int | None = None,
+    requests_per_home: float | None = None,
+    fast_option: str | None = None,
+) -> str:
+    """One line saying, before a crawl, whether politeness delays apply and
+    what they cost: with ``homes`` (a full crawl's expected homes) in
+    minutes for those homes, else per 100 homes. ``fast_option`` names the
+    option that drops the delays, said only when it may be used (a sample
+    site on this machine)."""
+    delay, throttle = politeness(settings)
+    if delay <= 0 and not throttle:
+        return "No politeness delays: requests go as fast as the site answers."
+    per_home = requests_per_home or REQUESTS_PER_HOME
+    pace = max(delay, 0.0)
+    if throttle:
+        pace = max(pace, 1.0)  # AutoThrottle never goes below DOWNLOAD_DELAY
+    what = f"{delay:g} s between requests to each site" if delay > 0 else ""
+    if throttle:
+        what += (", " if what else "") + "AutoThrottle on (slower when a site is)"
+    if homes:
+        minutes = math.ceil(homes * per_home * pace / 60)
+        cost = f"a full crawl of {homes:,} homes takes about {_minutes(minutes)}"
+    else:
+        minutes = math.ceil(100 * per_home * pace / 60)
+        cost = f"about {_minutes(minutes)} per 100 homes"
+    note = f"Polite crawl: {what}; {cost}"
+    if fast_option:
+        note += f"; {fast_option} drops the delays (a sample site on this machine only)"
+    return note + "."
+
+
+def expected_homes(db_path: Path) -> tuple[int | None, float | None]:
+    """From the published registry: how many homes a full crawl should list
+    (the last good full crawl's count, else the homes on the newest list) and
+    the requests that crawl made per home (None when unknown)."""
+    if not db_path.exists():
+        return None, None
+    db = Database(db_path)
+    try:
+        tables = set(db.table_names())
+        if "crawls" in tables:
+            row = db.execute(
+                "select homes_listed, requests from crawls where spider = 'reports'"
+                " and outcome = 'merged' and mode = 'full' and homes_listed > 0"
+                " order by started_at desc limit 1"
+            ).fetchone()
+            if row:
+                return row[0], (row[1] / row[0] if row[1] else None)
+        if "homes" in tables:
+            (active,) = db.execute(
+                "select count(*) from homes where status = 'active'"
+            ).fetchone()
+            return active or None, None
+    finally:
+        db.close()
+    return None, None
 
 
 # finish reasons of a crawl that stopped part-way and may be resumed

@@ -26,11 +26,13 @@ Example::
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
@@ -43,12 +45,14 @@ from registry.publish.publish import PublishRefused, publish
 from registry.refresh.crawls import (
     Crawl,
     Thresholds,
+    expected_homes,
     find_interrupted,
     gate,
     judge_monitors,
     last_good,
     monitor_lines,
     note_outcome,
+    politeness_note,
     previous_monitors,
     read_monitors,
     record_crawls,
@@ -91,12 +95,19 @@ def refresh(
     echo: Callable[[str], None] | None = None,
     crawls: list[Crawl] | None = None,
     resume: bool = True,
+    progress_items: int = 100,
+    progress_seconds: float | None = 15.0,
 ) -> RefreshResult:
     """Crawl, gate, load and publish. ``crawls`` skips crawling and merges
     those (already run) crawls instead. An interrupted crawl (killed, or
     stopped part-way) of a spider is resumed rather than started again
     (``resume=False``: always start afresh). Never raises for a refused crawl: the
-    result says why; raises :class:`RefreshLocked` if another refresh runs."""
+    result says why; raises :class:`RefreshLocked` if another refresh runs.
+
+    With ``echo``, it says before crawling whether politeness delays apply
+    and what they cost, and while crawling what each spider has fetched so
+    far (every ``progress_items`` items, and every ``progress_seconds`` when
+    something new came)."""
     db_path = Path(db_path)
     data_dir = Path(data_dir) if data_dir else db_path.parent / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -126,6 +137,22 @@ def refresh(
                     f"Crawling {spider}{' since ' + arguments['since'] if arguments else ''} …"
                 )
                 plans.append((spider, arguments, None))
+            if echo is not None and plans:
+                full = any(
+                    spider == "reports" and "since" not in arguments
+                    for spider, arguments, _ in plans
+                )
+                homes, per_home = expected_homes(db_path) if full else (None, None)
+                say(
+                    politeness_note(
+                        settings,
+                        homes=homes,
+                        requests_per_home=per_home,
+                        fast_option=(
+                            FAST_SAMPLE_SITE_OPTION if is_local_site(settings) else None
+                        ),
+                    )
+                )
             # the spiders crawl different sites: run them side by side
             with ThreadPoolExecutor(max_workers=len(plans) or 1) as pool:
                 futures = [
@@ -136,6 +163,9 @@ def refresh(
                         settings=settings,
                         arguments=arguments,
                         resume=crawl_id,
+                        progress=echo,
+                        progress_items=progress_items,
+                        progress_seconds=progress_seconds,
                     )
                     for spider, arguments, crawl_id in plans
                 ]
@@ -293,6 +323,63 @@ def _all_entries(data_dir: Path) -> Iterator[dict]:
     from crawler.pipelines import read_manifests  # imports Scrapy: only when crawling
 
     yield from read_manifests(data_dir)
+
+
+# The option of `ofsted-homes refresh` that drops the politeness delays,
+# allowed only against a site on this machine (fast_site_settings).
+FAST_SAMPLE_SITE_OPTION = "--fast-sample-site"
+FAST_SITE_SETTINGS = {"AUTOTHROTTLE_ENABLED": "0", "DOWNLOAD_DELAY": "0"}
+_SITE_URL_SETTINGS = (
+    "GOVUK_URL",
+    "EES_API_URL",
+    "OFSTED_REPORTS_URL",
+    "OFSTED_FILES_URL",
+)
+
+
+def _is_local_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_local_site(settings: dict[str, object] | None) -> bool:
+    """Whether every source the spiders read is on this machine (a sample
+    site given with ``--site``)."""
+    settings = settings or {}
+    return all(
+        _is_local_host(urlsplit(str(settings.get(name) or "")).hostname)
+        for name in _SITE_URL_SETTINGS
+    )
+
+
+def fast_site_settings(
+    url: str | None, settings: dict[str, object] | None = None
+) -> dict[str, object]:
+    """``settings`` (the spiders' settings for the sample site at ``url``)
+    without the politeness delays (a setting given explicitly wins), for a
+    site on this machine only: ValueError, the message to print, when
+    ``url`` or any source URL in ``settings`` is elsewhere."""
+    if not url:
+        raise ValueError(
+            f"{FAST_SAMPLE_SITE_OPTION} needs --site URL, a sample site on this "
+            "machine (ofsted-homes sample-site); the real sources are always "
+            "crawled politely"
+        )
+    merged = {**site_settings(url), **(settings or {})}
+    if not is_local_site(merged):
+        raise ValueError(
+            f"{FAST_SAMPLE_SITE_OPTION}: {url} (or a source URL set with -s) is "
+            "not on this machine (127.0.0.1, ::1 or localhost); any other site is "
+            f"crawled politely. Drop {FAST_SAMPLE_SITE_OPTION}, or run the sample "
+            "site here."
+        )
+    return {**FAST_SITE_SETTINGS, **merged}
 
 
 def site_settings(url: str) -> dict[str, str]:
