@@ -511,8 +511,10 @@ def link_reports(db: Database) -> int:
 
 
 def _observe_linked(db: Database) -> None:
-    """Give each linked inspection its report's judgements as an observation
-    of the lowest rank (dated by the inspection itself): Ofsted's spreadsheets
+    """Give each linked inspection the judgements of every report linked to it
+    as an observation of the lowest rank (dated by the inspection itself;
+    every linked report, not only the one that ranks first, so the outcome
+    does not depend on the order links were made): Ofsted's spreadsheets
     always win, and an inspection known only from a crawled provider page
     (newer than the last annual release) gets its judgements from the report.
     Reports never create inspections of their own, so a report's first day and
@@ -524,7 +526,9 @@ def _observe_linked(db: Database) -> None:
                    r.sha256, r.file_name, r.inspection_type_as_published,
                    r.judgement, r.judgement_as_published,
                    r.helped_and_protected, r.leaders_and_managers
-            FROM inspections i JOIN reports r ON r.sha256 = i.report_sha256
+            FROM inspection_reports l
+            JOIN inspections i ON i.id = l.inspection_id
+            JOIN reports r ON r.sha256 = l.report_sha256
             WHERE NOT EXISTS (
                 SELECT 1 FROM inspection_observations o
                 WHERE o.inspection_id = i.id AND o.source_id = r.sha256
