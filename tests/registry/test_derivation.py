@@ -201,3 +201,30 @@ def test_one_ranking_of_sources():
             [as_at, kind, kind, kind, sha],
         ).fetchone()
         assert value == rank
+
+
+def test_files_and_reports_in_any_order_derive_the_same(tmp_path):
+    sheet = tmp_path / "inspections-2023-24.csv"
+    sheet.write_text(
+        SHEET
+        + _row("SC123456", "07/11/2023", "Good", 1)
+        + _row("2610709", "31/10/2023", "Requires improvement to be good", 2)
+    )
+    files = [*sorted((FIXTURES / "spreadsheets").glob("*.csv")), sheet]
+    pdfs = sorted((FIXTURES / "pdfs").glob("*.pdf"))
+    forward, backward = tmp_path / "forward.db", tmp_path / "backward.db"
+    assert run_load(forward, *files, *pdfs).exit_code in (0, 1)
+    # reports first, then the files one by one, newest first
+    assert run_load(backward, *reversed(pdfs)).exit_code in (0, 1)
+    for path in reversed(files):
+        assert run_load(backward, path).exit_code == 0
+    queries = {
+        **DERIVED,
+        "inspection_reports": "select inspection_id, report_sha256, linked_by "
+        "from inspection_reports order by 1, 2",
+        "inspection_observations": "select * from inspection_observations "
+        "order by inspection_id, source_id",
+    }
+    one, other = open_registry(forward), open_registry(backward)
+    assert one["inspection_reports"].count >= 2
+    assert _read(one, queries) == _read(other, queries)
