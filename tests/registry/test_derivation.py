@@ -19,8 +19,10 @@ from registry_support import run_load
 from registry.cli.main import cli
 from registry.derive.derive import rebuild
 from registry.derive.rank import KIND_ORDER, kind_of, rank_sql, source_rank
+from registry.loading.files import load_file
 from registry.refresh.refresh import refresh, site_settings
 from registry.schema.db import open_registry
+from registry.writes import writer
 from sample_site.server import SampleSite
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -111,7 +113,9 @@ def test_the_registry_holds_every_kind_of_derived_state(built):
     ).fetchone()[0]
     assert linked > 20  # the sample site's reports and the fixture pair
     assert db["inspection_reports"].count >= linked
-    assert db.execute("select count(*) from homes where missing_since is not null")
+    assert db.execute(
+        "select count(*) from homes where missing_since is not null"
+    ).fetchone()[0]
     assert db["derive_pending"].count == 0
     kinds = {r[0] for r in db.execute("select kind from sources")}
     assert {"provider-page", "report"} <= kinds
@@ -228,3 +232,25 @@ def test_files_and_reports_in_any_order_derive_the_same(tmp_path):
     one, other = open_registry(forward), open_registry(backward)
     assert one["inspection_reports"].count >= 2
     assert _read(one, queries) == _read(other, queries)
+
+
+def test_a_batch_stopped_before_deriving_is_derived_by_the_next_load(tmp_path):
+    providers = FIXTURES / "spreadsheets" / "providers-at-2025-03-31-layout.csv"
+    dfe = FIXTURES / "spreadsheets" / "dfe-la-missing-release-2024.csv"
+    stopped = tmp_path / "stopped.db"
+    with writer(stopped, "load", per_file=True) as db:
+        # the file's own transaction commits; the batch stops before deriving
+        assert load_file(db, providers, derive=False).ok
+    db = open_registry(stopped)
+    assert db["derive_pending"].count == 6
+    assert (
+        db.execute("select count(*) from homes where sector is not null").fetchone()[0]
+        == 0
+    )
+    db.close()
+    assert run_load(stopped, dfe).exit_code == 0  # a file that observes no home
+    whole = tmp_path / "whole.db"
+    assert run_load(whole, providers, dfe).exit_code == 0
+    one, other = open_registry(stopped), open_registry(whole)
+    assert one["derive_pending"].count == 0
+    assert _read(one, DERIVED) == _read(other, DERIVED)
