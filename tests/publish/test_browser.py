@@ -283,3 +283,48 @@ def test_pages_at_390_pixels(page, live_server):
         assert width <= 400
     finally:
         page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_an_inspector_finds_the_way_in(page, registry_path, tmp_path, live_server):
+    """Inspector mode: an anonymous page is the login form, which brings the
+    inspector back to that page with Log out in the menu. Public mode's menu
+    has no Log in (issue 11, item 10)."""
+    import shutil as files
+
+    from datasette_auth_passwords.utils import hash_password
+
+    from .conftest import start_server, stop_server
+
+    page.goto(live_server + "/")
+    page.locator("details.nav-menu summary").click()
+    menu = page.locator("details.nav-menu .nav-menu-inner").inner_text()
+    assert "Overview charts" in menu and "Log in" not in menu
+    copy = tmp_path / "registry.db"
+    files.copyfile(registry_path, copy)
+    password = "browser inspector password"
+    process, base = start_server(
+        copy,
+        "--inspector",
+        env={"OFSTED_HOMES_INSPECTOR_PASSWORD_HASH": hash_password(password)},
+    )
+    try:
+        context = page.context.browser.new_context(
+            viewport={"width": 1280, "height": 900}
+        )
+        inspector = context.new_page()
+        response = inspector.goto(base + "/home/SC100001")
+        assert response.status == 403
+        assert inspector.locator("h1").inner_text() == "Log in"
+        assert inspector.locator(".ofsted-login-needed").is_visible()
+        shot(inspector, "14-inspector-login-needed")
+        inspector.fill("#id_username", "inspector")
+        inspector.fill("#id_password", password)
+        inspector.locator("form.password-login input[type=submit]").click()
+        inspector.wait_for_url("**/home/SC100001")
+        assert inspector.locator("h1").inner_text() == "Children's home SC100001"
+        inspector.locator("details.nav-menu summary").click()
+        assert "Log out" in inspector.locator("details.nav-menu").inner_text()
+        shot(inspector, "15-inspector-back-on-the-page")
+        context.close()
+    finally:
+        stop_server(process)
