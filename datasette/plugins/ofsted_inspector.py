@@ -143,26 +143,27 @@ def inspector_menu_links(datasette, actor):
 # ------------------------------------------------------------- page additions
 
 
-def private_database(datasette):
-    """(name, db) of the private database in inspector mode: a database on
-    file after the registry (the first one), or (None, None)."""
+async def private_database(datasette):
+    """(name, db) of the private database in inspector mode, or (None,
+    None): a database on file with incident counts and no homes (the
+    registry has both; the order the files were opened in is no guide)."""
     if not _inspector(datasette):
         return None, None
-    files = [
-        (name, db)
-        for name, db in datasette.databases.items()
-        if not db.is_memory and not name.startswith("_")
-    ]
-    if len(files) < 2:
-        return None, None
-    return files[1]
+    for name, db in list(datasette.databases.items()):
+        if db.is_memory or name.startswith("_"):
+            continue
+        if await db.table_exists("incident_counts") and not await db.table_exists(
+            "homes"
+        ):
+            return name, db
+    return None, None
 
 
 async def private_counts(datasette, urn):
     """The private database's matched incident counts for one home."""
-    name, db = private_database(datasette)
-    if db is None or not await db.table_exists("incident_counts"):
-        return name, []
+    name, db = await private_database(datasette)
+    if db is None:
+        return None, []
     results = await db.execute(
         "select source_name, kind, period_label, period_start, period_end,"
         " incidents_count, children_count, match_method from incident_counts"
