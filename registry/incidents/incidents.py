@@ -49,8 +49,12 @@ from registry.provenance import (
     sha256_of,
     utc_now,
 )
-from registry.schema.incidents import PRIVATE_SET, apply_private_migrations
-from registry.schema.migrations import SET_NAME
+from registry.schema.incidents import (
+    PRIVATE_SET,
+    apply_private_migrations,
+    pending_private_steps,
+)
+from registry.schema.migrations import SET_NAME, pending_steps
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +69,12 @@ __all__ = ["ROWS_NOT_SHOWN", "load_incidents", "open_private", "unmigrated_reaso
 def unmigrated_reason(path: str | Path) -> str | None:
     """Why ``path`` must not be served as it is, or None: its incident tables
     were written before row keys were keyed (plain hashes of addresses,
-    row ranges of suppressed counts). ``serve`` opens databases read-only, so
-    it cannot migrate them itself; any command that writes does, and so does
-    ``ofsted-homes migrate``. Reads without changing the file."""
+    row ranges of suppressed counts), or its schema is behind this version's
+    (steps of ``registry.schema.migrations`` not applied yet: tables and views
+    the stories and pages read would be missing). ``serve`` opens databases
+    read-only, so it migrates such a file first through the write path, as
+    ``ofsted-homes migrate`` and any command that writes do. Reads without
+    changing the file."""
     import sqlite3
     from contextlib import closing
 
@@ -81,7 +88,7 @@ def unmigrated_reason(path: str | Path) -> str | None:
                     "select name from sqlite_master where type = 'table'"
                 )
             }
-            if "incident_counts" not in tables or "_sqlite_migrations" not in tables:
+            if "_sqlite_migrations" not in tables:
                 return None
             applied = {
                 r[0]
@@ -90,15 +97,32 @@ def unmigrated_reason(path: str | Path) -> str | None:
                     list(_KEYED_SETS),
                 )
             }
+            private = "homes" not in tables and (
+                "incident_counts" in tables
+                or conn.execute(
+                    "select 1 from _sqlite_migrations where migration_set = ?",
+                    [PRIVATE_SET],
+                ).fetchone()
+                is not None
+            )
     except sqlite3.Error:
         return None  # not a database: the caller says so in its own words
-    if applied & {"m002_keyed_row_keys_and_hidden_rows", "m002_private_keyed_row_keys"}:
-        return None
-    return (
-        f"{path.name}: its incident tables were written by an older ofsted-homes "
-        "(row keys that are plain hashes of addresses, row ranges that reveal "
-        f"suppressed counts). Run `ofsted-homes migrate {path}` first."
-    )
+    keyed = {"m002_keyed_row_keys_and_hidden_rows", "m002_private_keyed_row_keys"}
+    if "incident_counts" in tables and not applied & keyed:
+        return (
+            f"{path.name}: its incident tables were written by an older ofsted-homes "
+            "(row keys that are plain hashes of addresses, row ranges that reveal "
+            f"suppressed counts). Run `ofsted-homes migrate {path}` first."
+        )
+    pending = (pending_private_steps if private else pending_steps)(path)
+    if pending:
+        return (
+            f"{path.name}: written by an older ofsted-homes (schema "
+            f"{'steps' if len(pending) > 1 else 'step'} not applied: "
+            f"{', '.join(pending)}). "
+            f"Run `ofsted-homes migrate {path}` first."
+        )
+    return None
 
 
 def open_private(path: str | Path) -> Database:

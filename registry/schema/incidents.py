@@ -9,12 +9,14 @@ Append a step at the end to change a table; never edit one that has shipped.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlite_utils import Database, Migrations
 
 from registry.incidents.police import sync_police_force_areas
 from registry.incidents.rekey import rekey, vacuum_old_keys
 from registry.schema import writes
-from registry.schema.steps import Steps, relabel
+from registry.schema.steps import Steps, not_recorded, relabel
 
 _INCIDENT_TABLES = """
 CREATE TABLE incident_sources (
@@ -178,9 +180,21 @@ private_migrations(name="m001_writes")(writes.m001_writes)
 # Earlier versions recorded the private database's `writes` step under the
 # set ``ofsted-homes-writes``: relabelled to this set before applying.
 PRIVATE_OLD_SETS = {"ofsted-homes-writes": ("m001_writes",)}
+PRIVATE_STEPS = [
+    "m001_private_incidents",
+    "m002_private_keyed_row_keys",
+    "m003_private_vacuum",
+    "m001_writes",
+]
 
 
 def apply_private_migrations(db: Database) -> None:
     """Bring a private incidents database up to date (old labels first)."""
     relabel(db, PRIVATE_OLD_SETS, PRIVATE_SET)
     private_migrations.apply(db)
+
+
+def pending_private_steps(path: str | Path) -> list[str] | None:
+    """The private set's steps the database at ``path`` has not applied yet
+    (None: no record of migrations). Reads without changing the file."""
+    return not_recorded(path, PRIVATE_STEPS, {PRIVATE_SET, *PRIVATE_OLD_SETS})

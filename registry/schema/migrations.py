@@ -21,10 +21,12 @@ The private incidents database is another database with its own small set
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlite_utils import Database, Migrations
 
 from registry.schema import core, crawls, incidents, reports, writes
-from registry.schema.steps import Step, Steps, relabel
+from registry.schema.steps import Step, Steps, not_recorded, relabel
 
 SET_NAME = "ofsted-homes"
 
@@ -117,3 +119,10 @@ def apply_migrations(db: Database) -> None:
     """Relabel what earlier versions recorded, then apply what is pending."""
     relabel(db, OLD_SETS, SET_NAME)
     migrations.apply(db)
+
+
+def pending_steps(path: str | Path) -> list[str] | None:
+    """The steps the registry at ``path`` has not applied yet (None: not a
+    registry with a record of migrations). Reads without changing the file:
+    ``serve`` uses it to bring an older registry up to date before serving."""
+    return not_recorded(path, [f.__name__ for f in ORDER], {SET_NAME, *OLD_SETS})

@@ -10,7 +10,10 @@ so a new step cannot be forgotten, nor run in an order nobody wrote down.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
 
 from sqlite_utils import Database
 
@@ -60,3 +63,31 @@ def relabel(db: Database, old_sets: dict[str, tuple[str, ...]], new_set: str) ->
             )
             changed += cursor.rowcount
     return changed
+
+
+def not_recorded(
+    path: str | Path, names: list[str], sets: set[str]
+) -> list[str] | None:
+    """The step ``names`` the database at ``path`` has no record of under any
+    of ``sets`` (old labels count), in order; None when it is not a database
+    with a record of migrations. Reads without changing the file."""
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            found = conn.execute(
+                "select 1 from sqlite_master where name = '_sqlite_migrations'"
+            ).fetchone()
+            if not found:
+                return None
+            marks = ", ".join("?" for _ in sets)
+            recorded = {
+                row[0]
+                for row in conn.execute(
+                    "select name from _sqlite_migrations "  # noqa: S608
+                    f"where migration_set in ({marks})",
+                    sorted(sets),
+                )
+            }
+    except sqlite3.Error:
+        return None
+    return [name for name in names if name not in recorded]

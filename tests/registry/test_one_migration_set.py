@@ -218,10 +218,20 @@ def _get(url: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-@pytest.mark.slow
-def test_a_migrated_old_registry_is_served(old_registry):
+def test_an_old_registry_says_it_needs_migrating(old_registry):
+    reason = unmigrated_reason(old_registry)
+    assert reason.startswith("registry.db: written by an older ofsted-homes")
+    assert "m006_rules_as_reference" in reason
+    assert f"ofsted-homes migrate {old_registry}" in reason
     result = CliRunner().invoke(cli, ["migrate", str(old_registry)])
     assert result.exit_code == 0, result.output
+    assert unmigrated_reason(old_registry) is None
+
+
+@pytest.mark.slow
+def test_an_old_registry_is_served_by_ofsted_homes_serve(old_registry):
+    """`serve` on the file as the older version left it: it brings the schema
+    up to date first (through the write path), then every page answers."""
     with _connect(old_registry) as conn:
         (urn,) = conn.execute("select urn from homes order by urn limit 1").fetchone()
     port = _free_port()
@@ -246,8 +256,11 @@ def test_a_migrated_old_registry_is_served(old_registry):
         status, body = _get(f"{base}/home/{urn}")
         assert status == 200, body[:300]
         assert urn.encode() in body
-        status, _ = _get(base + "/registry/flagged_homes.json")
-        assert status == 200
+        for page in ("/overview", "/registry/market_snapshot", "/registry/owners"):
+            status, body = _get(base + page)
+            assert status == 200, (page, body[:300])
     finally:
         process.terminate()
         process.wait(timeout=10)
+    assert {s for s, _, _ in recorded(old_registry)} == {one_set.SET_NAME}
+    assert unmigrated_reason(old_registry) is None
