@@ -6,6 +6,10 @@ migration set, ``registry.schema.migrations``, lists every marked step of every
 topic in the one order they are applied in. A step marked but not listed there
 stops the registry from opening (``registry.schema.migrations.check_listed``),
 so a new step cannot be forgotten, nor run in an order nobody wrote down.
+
+Also here, for every set: :func:`relabel` (steps an earlier version recorded
+under another set name count as applied) and :func:`not_recorded` (which steps
+a database file has not applied, read without changing it).
 """
 
 from __future__ import annotations

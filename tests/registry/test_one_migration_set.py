@@ -24,12 +24,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlite_utils import Database
 
 from registry.cli.main import cli
 from registry.incidents.incidents import open_private, unmigrated_reason
 from registry.schema import migrations as one_set
 from registry.schema.db import open_registry
-from registry.schema.incidents import PRIVATE_SET
+from registry.schema.incidents import PRIVATE_SET, PRIVATE_STEPS, private_migrations
 from registry.schema.steps import Steps
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registries"
@@ -202,6 +203,10 @@ def test_every_step_is_listed_once():
     listed = {f.__name__ for f in one_set.ORDER}
     for names in one_set.OLD_SETS.values():
         assert set(names) <= listed
+    # the private set's names, as the read-only check knows them
+    assert [
+        m.name for m in private_migrations.pending(Database(memory=True))
+    ] == PRIVATE_STEPS
 
 
 def _free_port() -> int:
