@@ -92,6 +92,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
+        "--copies",
+        type=int,
+        default=4,
+        help="memory check: load the files plus this many altered copies of each CSV",
+    )
+    parser.add_argument(
         "--real", default=os.environ.get("REAL_DATA_DIR", "../shared/real")
     )
     args = parser.parse_args()
@@ -144,10 +150,42 @@ def main() -> int:
         + ", ".join(f"{k} {max(v):.0f}" for k, v in rss.items())
         + " (goal < 200 MB)"
     )
+    memory(names, files, args.copies)
     print(
         f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     return 0
+
+
+def memory(names: list[str], files: list[Path], copies: int) -> None:
+    """Peak RSS of one load of the files, and of the files with ``copies``
+    copies of every CSV (a blank line added per copy: the same rows, a new
+    SHA-256, so every copy is loaded): flat memory stays the same."""
+    if copies < 1:
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="bench-load-memory-"))
+    try:
+        extra = []
+        for number in range(1, copies + 1):
+            for path in files:
+                if path.suffix == ".csv":
+                    copy = tmp / f"copy{number}-{path.name}"
+                    copy.write_bytes(path.read_bytes() + b"\n" * number)
+                    extra.append(str(copy))
+        peaks = {}
+        for batch in (names, names + extra):
+            db = tmp / f"registry-{len(batch)}.db"
+            wall, peak = run_child([*COMMAND, "load", str(db), *batch, "--silent"])
+            peaks[len(batch)] = (wall, peak)
+        print(
+            "memory: "
+            + "; ".join(
+                f"{count} files: peak RSS {peak:.0f} MB ({wall:.1f} s)"
+                for count, (wall, peak) in peaks.items()
+            )
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
