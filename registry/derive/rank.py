@@ -13,10 +13,16 @@ Sources are ordered, newest first, by:
 
 :func:`source_rank` writes that order as text that sorts the same way
 (``inspection_observations.source_rank``); :func:`rank_sql` is the same
-expression in SQL, for queries and migrations. ``homes`` and ``inspections``
-take each field from the best-ranked source that gives it
-(``registry.derive.derive``); ``inspections.report_sha256`` is the
-best-ranked of the reports linked to an inspection.
+expression in SQL, for queries and migrations. Where it decides:
+
+* ``homes`` and ``inspections`` take each field from the best-ranked source
+  that gives it (``registry.derive.derive``);
+* ``inspections.report_sha256`` is the best-ranked of the reports linked to
+  an inspection (``inspection_reports``);
+* a crawled provider page's report link read more than once takes the
+  best-ranked read (``registry.refresh.provider_pages``);
+* rows with one key and one date (a providers list's home, a DfE figure of a
+  release) keep the larger SHA-256 (step 3; ``upsert_rows(when=...)``).
 
 Example::
 

@@ -23,6 +23,7 @@ from sqlite_utils import Database
 
 from extract.normalise import inspection_id, normalise_event_type
 from registry.derive.derive import add_home_observations, add_inspection_observations
+from registry.derive.rank import rank_sql
 from registry.la import match_la
 from registry.provenance import Source, record_source, utc_now
 
@@ -94,10 +95,13 @@ def _report_for(db: Database, url: str | None, urn: str) -> dict | None:
     """The read report behind a report link (same URN), if any."""
     if not url or "reports" not in db.table_names():
         return None
+    # several reads of one link (the file changed): the one order of sources
+    rank = rank_sql("s.as_at", "r.sha256", "'report'")
     row = db.execute(
-        "select inspection_date, inspection_type from reports "
-        "where url = ? and urn = ? and inspection_date is not null "
-        "order by extracted_at desc limit 1",
+        "select r.inspection_date, r.inspection_type from reports r "  # noqa: S608
+        "left join sources s on s.sha256 = r.sha256 "
+        "where r.url = ? and r.urn = ? and r.inspection_date is not null "
+        f"order by {rank} desc limit 1",
         [url, urn],
     ).fetchone()
     return {"inspection_date": row[0], "inspection_type": row[1]} if row else None
