@@ -1,6 +1,6 @@
 """Scrapy settings for the ofsted-homes crawlers.
 
-Polite by default (reliability.md §3.3): robots.txt obeyed, a user agent that
+Polite by default: robots.txt obeyed, a user agent that
 names the project with a contact URL, at most 2 requests in flight per
 domain, AutoThrottle, retries that honour ``Retry-After`` with capped
 exponential back-off and jitter, no cookies, size limits.

@@ -2,7 +2,7 @@
 
 * Ofsted's annual "Children's social care data in England" workbook: three
   preamble rows, then a header row starting ``Web link, URN`` with the 2025
-  column names (data-sources.md §3.3), ``REDACTED`` names and addresses, dates
+  column names, ``REDACTED`` names and addresses, dates
   as DD/MM/YYYY. As XLSX when openpyxl is installed, otherwise CSV.
 * DfE's missing-from-care files (EES CSVs) with suppression symbols.
 

@@ -2,7 +2,7 @@
 
 Datasette's time limit cannot interrupt a single slow function call:
 ``randomblob(900000000)`` otherwise runs for seconds and takes a gigabyte
-(reliability.md §0.1). With SQLITE_LIMIT_LENGTH at 10 MB it fails at once with
+(and a gigabyte for one request is an outage). With SQLITE_LIMIT_LENGTH at 10 MB it fails at once with
 "string or blob too big". SQLite's ``printf`` (and its alias ``format``)
 builds a huge width before that check, spending seconds of CPU on
 ``printf('%.*c', 900000000, 'x')``: both are replaced by a version that

@@ -82,7 +82,7 @@ used as it is), so never publish this page or its CSV. Only counts matched to a 
 are used: review queued private rows with
 <code>ofsted-homes review {private}.db</code> first.</p>"""
 
-# reliability.md §1.4. Public: journalists browsing; tight limits so arbitrary
+# Public: journalists browsing; tight limits so arbitrary
 # SQL cannot starve the pages. Inspector: logged-in users, longer SQL.
 PUBLIC_SETTINGS: dict[str, Any] = {
     "sql_time_limit_ms": 1000,
