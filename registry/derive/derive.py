@@ -190,7 +190,7 @@ def derive_pending(db: Database) -> int:
 
 
 def observed_urns(db: Database) -> set[str]:
-    """Every URN any observation or listing gives."""
+    """Every URN of a home or of any observation of one."""
     sql = (
         "select urn from homes union select urn from home_snapshots "
         "union select urn from home_observations "
