@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,44 +89,72 @@ def load_file(
 
 
 class _Readahead:
-    """Read (parse) the next spreadsheets in a worker process while the main
-    process writes the current one: the two cores work at once. Files already
-    loaded are not read."""
+    """Read (parse) spreadsheets in two worker processes while the main
+    process writes the ones already read: the reads, most of a load's work,
+    use both cores and the writes fill the gaps. The largest file is read
+    first, so the longest read starts at once; files are written as their
+    reads finish (the registry is the same in any order). At most
+    ``LOOKAHEAD`` reads are in flight, so memory stays flat however many
+    files there are. Files already loaded are not read."""
 
-    LOOKAHEAD = 2
+    LOOKAHEAD = 3
+    WORKERS = 2
 
     def __init__(
         self, db: Database, paths: list[Path], *, as_at: dt.date | None
     ) -> None:
         self.as_at = as_at
-        self.queue = (
-            [p for p in paths if _needs_loading(db, p)] if len(paths) > 1 else []
-        )
-        self.futures: dict[Path, Future] = {}
+        self.paths = list(paths)
+        queue = [p for p in paths if _needs_loading(db, p)] if len(paths) > 1 else []
+        self.queue = sorted(queue, key=_size, reverse=True)
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> _Readahead:
         if len(self.queue) > 1:
-            self.pool = ProcessPoolExecutor(max_workers=1)
-            for path in self.queue[: self.LOOKAHEAD]:
-                self._submit(path)
+            self.pool = ProcessPoolExecutor(
+                max_workers=min(self.WORKERS, len(self.queue))
+            )
         return self
 
-    def _submit(self, path: Path) -> None:
-        assert self.pool is not None
-        self.futures[path] = self.pool.submit(parse_tabular, path, as_at=self.as_at)
-
-    def next_for(self, path: Path) -> Future | None:
-        future = self.futures.pop(path, None)
-        if self.pool is not None and path in self.queue:
-            index = self.queue.index(path) + self.LOOKAHEAD
-            if index < len(self.queue) and self.queue[index] not in self.futures:
-                self._submit(self.queue[index])
-        return future
+    def __iter__(self) -> Iterator[tuple[Path, Future | None]]:
+        """Every path once, with its read when a worker read it: first the
+        files read here (already loaded, unreadable, or no pool), then the
+        others as their reads finish."""
+        queued = set(self.queue) if self.pool is not None else set()
+        for path in self.paths:
+            if path not in queued:
+                yield path, None
+        waiting = list(self.queue) if self.pool is not None else []
+        running: dict[Future, Path] = {}
+        while waiting or running:
+            while waiting and len(running) < self.LOOKAHEAD:
+                try:
+                    assert self.pool is not None
+                    future = self.pool.submit(
+                        parse_tabular, waiting[0], as_at=self.as_at
+                    )
+                except BrokenProcessPool:
+                    # a worker died (killed, out of memory): read the rest here
+                    for future, path in running.items():
+                        yield path, future
+                    for path in waiting:
+                        yield path, None
+                    return
+                running[future] = waiting.pop(0)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: str(running[f])):
+                yield running.pop(future), future
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _needs_loading(db: Database, path: Path) -> bool:
@@ -160,7 +188,8 @@ def load_files(
 ) -> list[FileResult]:
     """Load many files; one bad file never stops the others.
 
-    Spreadsheets and CSV files load one by one, each in its own transaction;
+    Spreadsheets and CSV files are read in worker processes and written one
+    by one as their reads finish, each in its own transaction;
     what they observed is derived once, after the last of them, in one more
     transaction (homes left marked by an interrupted batch are derived first).
     Report PDFs are parsed in parallel in sandboxed child processes
@@ -178,7 +207,7 @@ def load_files(
     with db.atomic():  # an earlier batch that stopped before deriving
         derive_pending(db)
     with _Readahead(db, others, as_at=as_at) as readahead:
-        for number, path in enumerate(others, start=1):
+        for number, (path, prepared) in enumerate(readahead, start=1):
             if echo and len(others) > 1 and number % echo_every == 0:
                 echo(f"[{number}/{len(others)}] {path.name} …")
             options = {
@@ -190,14 +219,12 @@ def load_files(
             }
             try:
                 try:
-                    prepared = readahead.next_for(path)
                     results[path] = load_file(
                         db, path, **options, prepared=prepared, derive=False
                     )
                 except BrokenProcessPool:
-                    # The read-ahead worker died (killed, out of memory): read
-                    # this file and the rest here, each still on its own.
-                    readahead.queue, readahead.futures = [], {}
+                    # A read-ahead worker died (killed, out of memory): read
+                    # this file here, still on its own.
                     results[path] = load_file(db, path, **options, derive=False)
             except Exception as error:  # one bad file never stops the others
                 logger.debug("%s: load failed", path, exc_info=True)
