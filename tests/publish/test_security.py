@@ -243,6 +243,9 @@ def poison(path: Path, *, keep: set[str]) -> Path:
         for (name,) in conn.execute(
             "select name from sqlite_master where type = 'table' and name not like"
             " 'sqlite_%' and name not like '%_fts%' and sql not like 'CREATE VIRTUAL%'"
+            # the schema's own record: poisoned, the registry would look
+            # unmigrated and public serve would (rightly) refuse it
+            " and name != '_sqlite_migrations'"
         )
     ]
     for table in tables:
