@@ -119,39 +119,65 @@ def writer(
 ) -> Iterator[Database]:
     """Write the registry (or a private incidents database: ``private``, or
     found by its tables) at ``db_path``, under the writer lock. ``purpose``
-    names what writes; a ``writes`` row records it when the block changed
+    names what writes; a ``writes`` row records it when the block committed
     anything. Raises ``RefreshLocked`` at once if another process writes.
 
     The registry is written in a copy that is published over it when the
     block ends (``registry.publish.publish``), so a running ``serve`` never
     sees a file change under it and picks up the new one by itself. With
     ``per_file``, what was committed before an error is still published; a
-    block that changed nothing publishes nothing. A private incidents
-    database is written the same way (the inspector instance serves it).
+    block that committed nothing (every file refused or already loaded)
+    publishes nothing, so the file stays byte for byte as it was. A private
+    incidents database is written the same way (the inspector serves it).
     """
     path = Path(db_path)
     with write_lock(path):
         if private is None:
             private = _is_private(path)
-        opener = (lambda p: _open(p, private)) if private else None
+        opener = (lambda p: _open(p, True)) if private else None
         with build_copy(path, opener) as (build_path, db):
+            migrated = db.conn.total_changes > 0  # opening applied migrations
+            # sqlite-utils probes once for upsert support with a scratch
+            # table: done now, before commits are watched
+            _ = db.supports_on_conflict
+            commits = _CommitWatch(build_path)
             keep = per_file  # what a per-file load committed survives an error
             try:
-                with _recorded(db, purpose, per_file):
+                with _recorded(db, purpose, per_file, commits):
                     yield db
                 keep = True
             finally:
-                if keep:
-                    # migrations applied to the copy count too: each one
-                    # records itself in _sqlite_migrations
-                    changed = db.conn.total_changes > 0
-                    db.close()
-                    if changed:
-                        publish(build_path, path, checks=False)
+                changed = keep and (migrated or commits.seen())
+                commits.close()
+                db.close()
+                if changed:
+                    publish(build_path, path, checks=False)
+
+
+class _CommitWatch:
+    """Whether anything was committed to the database at ``path`` since this
+    was made: ``PRAGMA data_version`` on a second connection changes exactly
+    when another connection commits (a rolled-back file counts for nothing,
+    unlike in ``total_changes``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        self.start = self._version()
+
+    def _version(self) -> int:
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def seen(self) -> bool:
+        return self._version() != self.start
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 @contextlib.contextmanager
-def _recorded(db: Database, purpose: str, per_file: bool) -> Iterator[None]:
+def _recorded(
+    db: Database, purpose: str, per_file: bool, commits: _CommitWatch
+) -> Iterator[None]:
     """The block's transaction(s) and its ``writes`` row (see :func:`writer`)."""
     started_at = utc_now()
     before = db.conn.total_changes
@@ -159,11 +185,11 @@ def _recorded(db: Database, purpose: str, per_file: bool) -> Iterator[None]:
         try:
             yield
         except BaseException:
-            if db.conn.total_changes > before:
+            if commits.seen():
                 with db.atomic():
                     _record(db, purpose, started_at, "failed")
             raise
-        if db.conn.total_changes > before:
+        if commits.seen():
             with db.atomic():
                 _record(db, purpose, started_at, "done")
     else:

@@ -19,9 +19,11 @@ def open_registry(path: str | Path, *, migrate: bool = True) -> Database:
     """
     db = Database(path)
     db.execute("PRAGMA foreign_keys = ON")
-    if str(path) != ":memory:":
-        db.execute("PRAGMA journal_mode = WAL")
     if migrate:
+        # a copy being written (registry.writes); ``migrate=False`` is a look
+        # at a published file, which must stay byte for byte as it is
+        if str(path) != ":memory:":
+            db.execute("PRAGMA journal_mode = WAL")
         apply_migrations(db)
     return db
 
