@@ -65,6 +65,10 @@ _MENTION_PATTERNS = {
 _MENTION_PATTERNS["exploitation"] = re.compile(
     _MENTION_PATTERNS["exploitation"].pattern, re.IGNORECASE
 )
+#: Any of the above: most sentences mention none, and one search says so.
+_ANY_MENTION = re.compile(
+    "|".join(f"(?:{p.pattern})" for p in _MENTION_PATTERNS.values()), re.IGNORECASE
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(•])")
 
 
@@ -117,6 +121,8 @@ def find_mentions(pages: list[list[str]]) -> tuple[list[Mention], list[Mention]]
     missing, other = [], []
     for page_number, lines in enumerate(pages, start=1):
         for sentence in sentences(lines):
+            if not _ANY_MENTION.search(sentence):
+                continue
             quote = sentence if len(sentence) <= 600 else sentence[:597] + "…"
             if _MENTION_PATTERNS["missing"].search(sentence):
                 missing.append(
