@@ -10,7 +10,7 @@ report's ``problems`` say why. A wrong rating is worse than a missing one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from extract.normalise import (
     ADEQUATE,
@@ -26,16 +26,7 @@ from extract.normalise import (
     fold,
     normalise_judgement,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Judgements:
-    overall: str | None = None
-    helped_and_protected: str | None = None
-    leaders_and_managers: str | None = None
-    #: The words as printed, per judgement (``'requires improvement'``).
-    as_published: dict[str, str | None] = field(default_factory=dict)
-
+from extract.report_records import Judgements
 
 _JUDGEMENT_WORDS = (
     "requires improvement to be good",

@@ -4,22 +4,9 @@ exploitation or the police, with the number of episodes they state."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from extract.normalise import BULLET, number_from_words
-
-
-@dataclass(frozen=True, slots=True)
-class Mention:
-    """A sentence about children going missing (``missing``/``away``) or about
-    ``exploitation`` or the ``police``; ``count`` only when the sentence states
-    one ("went missing 12 times", "three missing episodes")."""
-
-    kind: str
-    page: int
-    quote: str
-    count: int | None
-
+from extract.report_records import Mention
 
 _NUMBER_WORD = (
     r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"

@@ -38,6 +38,7 @@ from pathlib import Path
 from extract.reports import (
     MAX_BYTES,
     MAX_PAGES,
+    READER_MODULES,
     InspectionReport,
     ReportError,
     extract_report,
@@ -211,7 +212,9 @@ def _context() -> multiprocessing.context.BaseContext:
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["extract.sandbox", "extract.reports", "pypdfium2"])
+        ctx.set_forkserver_preload(
+            ["extract.sandbox", "extract.reports", *READER_MODULES, "pypdfium2"]
+        )
         return ctx
     return multiprocessing.get_context("spawn")
 
