@@ -32,6 +32,7 @@ Usage::
     .venv/bin/python bench/bench_reports.py --rounds 7 --json result.json
     .venv/bin/python bench/bench_reports.py --corpus bench --reports 300
     .venv/bin/python bench/bench_reports.py --only cli,pdftotext
+    .venv/bin/python bench/bench_reports.py --tree /tmp/old-checkout   # before/after
 """
 
 from __future__ import annotations
@@ -141,13 +142,34 @@ def time_pdftotext(paths: list[Path], work: Path) -> tuple[float, float]:
     return time.perf_counter() - start, children_cpu() - cpu
 
 
+#: The code timed: this repository, or another checkout (``--tree``).
+TREE = ROOT
+
+LAUNCHER = """import sys
+sys.path.insert(0, {tree!r})
+from registry.cli import main
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+
+
+def cli_command(work: Path) -> list[str]:
+    """The installed ``ofsted-homes`` script, or for another tree a script
+    made like it (a file that imports the command line, then runs it)."""
+    if TREE == ROOT:
+        return [str(Path(sys.executable).with_name("ofsted-homes"))]
+    launcher = work / "ofsted-homes-tree"
+    launcher.write_text(LAUNCHER.format(tree=str(TREE)))
+    return [sys.executable, str(launcher)]
+
+
 def time_cli(paths: list[Path], work: Path) -> tuple[float, float]:
     """(wall, CPU) of ``ofsted-homes load-reports`` into a fresh registry."""
     db = work / "cli.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     command = [
-        str(Path(sys.executable).with_name("ofsted-homes")),
+        *cli_command(work),
         "load-reports",
         str(db),
         *map(str, paths),
@@ -192,7 +214,7 @@ def time_pool(paths: list[Path], work: Path) -> tuple[float, float]:
         [sys.executable, "-c", POOL_SCRIPT, str(listing)],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=TREE,
     )
     reap_orphans()
     if done.returncode != 0:
@@ -218,7 +240,16 @@ def main() -> None:
         "--only", default="pdftotext,cli,pool", help="comma-separated measures"
     )
     parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        help="time the code of another checkout (e.g. a `git worktree` of an "
+        "older commit) with this one's venv",
+    )
     args = parser.parse_args()
+    if args.tree is not None:
+        global TREE
+        TREE = args.tree.resolve()
     names = [n for n in args.only.split(",") if n]
     unknown = set(names) - set(MEASURES)
     if unknown:
@@ -240,6 +271,7 @@ def main() -> None:
         )
         if "cli" in names and not adopt_orphans():
             print("cli CPU time leaves out its workers (no PR_SET_CHILD_SUBREAPER)")
+        print(f"code: {TREE}")
         print(f"load average before: {load_average()}")
         walls: dict[str, list[float]] = {n: [] for n in names}
         cpus: dict[str, list[float]] = {n: [] for n in names}
