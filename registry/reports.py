@@ -863,6 +863,7 @@ def load_reports_command(
     from registry.db import open_registry
 
     configure_logging(verbose, silent)
+    start_server()  # the workers' server starts while the registry is opened
     db = open_registry(db_path)
     bar_context = (
         contextlib.nullcontext(None)
