@@ -16,11 +16,13 @@ Timed, interleaved round by round on the same files (medians over
 * ``cli``: ``ofsted-homes load-reports --workers 2 --silent`` into a fresh
   registry, as a subprocess: start-up, migrations, the sandboxed pool, writing
   and linking, everything a user waits for;
-* ``pool``: ``extract.sandbox.extract_many(workers=2)`` in this process (pool
-  start-up and parsing, no registry).
+* ``pool``: ``extract.sandbox.extract_many(workers=2)``, timed inside a fresh
+  process from the first file handed out to the last result (pool start-up
+  and parsing; no interpreter start-up, no registry).
 
 Wall time is what the goal is about; CPU time (``RUSAGE_CHILDREN`` for the
-subprocesses, and the workers' own reports for the pool) is printed as well,
+subprocesses, the CLI's orphaned forkserver and workers included, and the
+workers' own per-file figures for the pool) is printed as well,
 since a machine shared with other work disturbs it less. The load average is
 printed before and after.
 
@@ -30,6 +32,7 @@ Usage::
     .venv/bin/python bench/bench_reports.py --rounds 7 --json result.json
     .venv/bin/python bench/bench_reports.py --corpus bench --reports 300
     .venv/bin/python bench/bench_reports.py --only cli,pdftotext
+    .venv/bin/python bench/bench_reports.py --tree /tmp/old-checkout   # before/after
 """
 
 from __future__ import annotations
@@ -96,6 +99,26 @@ def bench_corpus(folder: Path, count: int) -> list[Path]:
     return paths
 
 
+def adopt_orphans() -> bool:
+    """Become a child subreaper (Linux): the CLI's forkserver and workers,
+    orphaned when it exits, are then reaped here and their CPU time counted."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans() -> None:
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -119,13 +142,34 @@ def time_pdftotext(paths: list[Path], work: Path) -> tuple[float, float]:
     return time.perf_counter() - start, children_cpu() - cpu
 
 
+#: The code timed: this repository, or another checkout (``--tree``).
+TREE = ROOT
+
+LAUNCHER = """import sys
+sys.path.insert(0, {tree!r})
+from registry.cli import main
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+
+
+def cli_command(work: Path) -> list[str]:
+    """The installed ``ofsted-homes`` script, or for another tree a script
+    made like it (a file that imports the command line, then runs it)."""
+    if TREE == ROOT:
+        return [str(Path(sys.executable).with_name("ofsted-homes"))]
+    launcher = work / "ofsted-homes-tree"
+    launcher.write_text(LAUNCHER.format(tree=str(TREE)))
+    return [sys.executable, str(launcher)]
+
+
 def time_cli(paths: list[Path], work: Path) -> tuple[float, float]:
     """(wall, CPU) of ``ofsted-homes load-reports`` into a fresh registry."""
     db = work / "cli.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     command = [
-        str(Path(sys.executable).with_name("ofsted-homes")),
+        *cli_command(work),
         "load-reports",
         str(db),
         *map(str, paths),
@@ -137,24 +181,46 @@ def time_cli(paths: list[Path], work: Path) -> tuple[float, float]:
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - start
+    reap_orphans()  # its forkserver and workers, for their CPU time
     if done.returncode != 0:
         raise SystemExit(f"load-reports failed ({done.returncode}): {done.stderr}")
     return wall, children_cpu() - cpu
 
 
-def time_pool(paths: list[Path], work: Path) -> tuple[float, float]:
-    """(wall, CPU) of the sandboxed pool in this process; CPU is what the
-    workers report plus this process's own."""
-    from extract.sandbox import extract_many
+POOL_SCRIPT = """
+import json, sys, time
+from pathlib import Path
+from extract.sandbox import extract_many
+paths = [Path(p) for p in Path(sys.argv[1]).read_text().split("\\0") if p]
+parent = time.process_time()
+start = time.perf_counter()
+outcomes = list(extract_many(paths, workers=2))
+wall = time.perf_counter() - start
+bad = [o.message for o in outcomes if not o.ok]
+assert not bad, bad[:5]
+cpu = time.process_time() - parent + sum(o.cpu_seconds or 0.0 for o in outcomes)
+print(json.dumps({"wall": wall, "cpu": cpu}))
+"""
 
-    parent = time.process_time()
-    start = time.perf_counter()
-    outcomes = list(extract_many(paths, workers=2))
-    wall = time.perf_counter() - start
-    bad = [o.message for o in outcomes if not o.ok]
-    assert not bad, bad[:5]
-    used = time.process_time() - parent
-    return wall, used + sum(o.cpu_seconds or 0.0 for o in outcomes)
+
+def time_pool(paths: list[Path], work: Path) -> tuple[float, float]:
+    """(wall, CPU) of ``extract_many(workers=2)``, timed inside a fresh
+    process (so its pool starts from nothing, as in any run) from the first
+    file handed out to the last result: no interpreter start-up, imports or
+    registry. CPU is the workers' own per-file figures plus the parent's."""
+    listing = work / "files.txt"
+    listing.write_text("".join(f"{p}\0" for p in paths))
+    done = subprocess.run(
+        [sys.executable, "-c", POOL_SCRIPT, str(listing)],
+        capture_output=True,
+        text=True,
+        cwd=TREE,
+    )
+    reap_orphans()
+    if done.returncode != 0:
+        raise SystemExit(f"the pool failed ({done.returncode}): {done.stderr}")
+    figures = json.loads(done.stdout)
+    return figures["wall"], figures["cpu"]
 
 
 MEASURES = {"pdftotext": time_pdftotext, "cli": time_cli, "pool": time_pool}
@@ -174,7 +240,16 @@ def main() -> None:
         "--only", default="pdftotext,cli,pool", help="comma-separated measures"
     )
     parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        help="time the code of another checkout (e.g. a `git worktree` of an "
+        "older commit) with this one's venv",
+    )
     args = parser.parse_args()
+    if args.tree is not None:
+        global TREE
+        TREE = args.tree.resolve()
     names = [n for n in args.only.split(",") if n]
     unknown = set(names) - set(MEASURES)
     if unknown:
@@ -194,6 +269,9 @@ def main() -> None:
             f"corpus: {len(paths)} PDFs, {sum(p.stat().st_size for p in paths):,} "
             f"bytes (ready in {time.perf_counter() - start:.1f} s, not timed)"
         )
+        if "cli" in names and not adopt_orphans():
+            print("cli CPU time leaves out its workers (no PR_SET_CHILD_SUBREAPER)")
+        print(f"code: {TREE}")
         print(f"load average before: {load_average()}")
         walls: dict[str, list[float]] = {n: [] for n in names}
         cpus: dict[str, list[float]] = {n: [] for n in names}

@@ -10,7 +10,7 @@ report's ``problems`` say why. A wrong rating is worse than a missing one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from extract.normalise import (
     ADEQUATE,
@@ -26,16 +26,7 @@ from extract.normalise import (
     fold,
     normalise_judgement,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Judgements:
-    overall: str | None = None
-    helped_and_protected: str | None = None
-    leaders_and_managers: str | None = None
-    #: The words as printed, per judgement (``'requires improvement'``).
-    as_published: dict[str, str | None] = field(default_factory=dict)
-
+from extract.report_records import Judgements
 
 _JUDGEMENT_WORDS = (
     "requires improvement to be good",
@@ -147,6 +138,11 @@ _JUDGEMENT_PATTERNS = {
     key: [(label, _compile_judgement_label(label)) for label in labels]
     for key, labels in JUDGEMENT_LABELS.items()
 }
+_LABEL_KEYWORDS = {
+    label: _label_keyword(label)
+    for labels in JUDGEMENT_LABELS.values()
+    for label in labels
+}
 
 
 @dataclass
@@ -196,6 +192,7 @@ def _find_judgement(
     text_pages: list[str],
     layout: str,
     columns: dict[str, list[tuple[str, int]]] | None = None,
+    lowered_pages: list[str] | None = None,
 ) -> _Found:
     name = key.replace("_", " ")
     seen: list[tuple[str, str, int]] = []  # (normalised, as printed, page)
@@ -203,10 +200,13 @@ def _find_judgement(
     for printed, page_number in (columns or {}).get(key, []):
         labels_seen += 1
         seen.append((normalise_judgement(printed) or "", printed, page_number))
-    for page_number, text in enumerate(text_pages, start=1):
-        lowered = text.casefold()
+    if lowered_pages is None:
+        lowered_pages = [text.casefold() for text in text_pages]
+    for page_number, (text, lowered) in enumerate(
+        zip(text_pages, lowered_pages, strict=True), start=1
+    ):
         for label, pattern in _JUDGEMENT_PATTERNS[key]:
-            if _label_keyword(label) not in lowered:
+            if _LABEL_KEYWORDS[label] not in lowered:
                 continue  # cheap test before the expensive pattern
             for match in pattern.finditer(text):
                 labels_seen += 1
@@ -270,12 +270,13 @@ def find_judgements(
     """The judgements a ``layout`` gives, each checked; why one is left empty
     is appended to ``problems``."""
     columns = column_judgements(pages)
+    lowered_pages = [text.casefold() for text in text_pages]
     found = {}
     for key in ("overall", "helped_and_protected", "leaders_and_managers"):
         if key not in _EXPECTED[layout]:
             found[key] = _Found(None, None)
             continue
-        found[key] = _find_judgement(key, text_pages, layout, columns)
+        found[key] = _find_judgement(key, text_pages, layout, columns, lowered_pages)
         if found[key].problem:
             problems.append(found[key].problem)
     if layout in ("2015", "sccif") and found["overall"].value:

@@ -4,22 +4,9 @@ exploitation or the police, with the number of episodes they state."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from extract.normalise import BULLET, number_from_words
-
-
-@dataclass(frozen=True, slots=True)
-class Mention:
-    """A sentence about children going missing (``missing``/``away``) or about
-    ``exploitation`` or the ``police``; ``count`` only when the sentence states
-    one ("went missing 12 times", "three missing episodes")."""
-
-    kind: str
-    page: int
-    quote: str
-    count: int | None
-
+from extract.report_records import Mention
 
 _NUMBER_WORD = (
     r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
@@ -64,6 +51,10 @@ _MENTION_PATTERNS = {
 }
 _MENTION_PATTERNS["exploitation"] = re.compile(
     _MENTION_PATTERNS["exploitation"].pattern, re.IGNORECASE
+)
+#: Any of the above: most sentences mention none, and one search says so.
+_ANY_MENTION = re.compile(
+    "|".join(f"(?:{p.pattern})" for p in _MENTION_PATTERNS.values()), re.IGNORECASE
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(•])")
 
@@ -117,6 +108,8 @@ def find_mentions(pages: list[list[str]]) -> tuple[list[Mention], list[Mention]]
     missing, other = [], []
     for page_number, lines in enumerate(pages, start=1):
         for sentence in sentences(lines):
+            if not _ANY_MENTION.search(sentence):
+                continue
             quote = sentence if len(sentence) <= 600 else sentence[:597] + "…"
             if _MENTION_PATTERNS["missing"].search(sentence):
                 missing.append(

@@ -4,7 +4,6 @@ recent inspection history."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from extract.normalise import (
     BULLET,
@@ -14,28 +13,7 @@ from extract.normalise import (
 )
 from extract.report_dates import MONTH
 from extract.report_judgements import JUDGEMENT_WORD
-
-
-@dataclass(frozen=True, slots=True)
-class Requirement:
-    """A statutory requirement or a recommendation."""
-
-    kind: str  # "requirement" or "recommendation"
-    text: str
-    regulation: str | None
-    due_date: str | None
-    page: int
-
-
-@dataclass(frozen=True, slots=True)
-class PastInspection:
-    """A row of the report's "Recent inspection history" table."""
-
-    inspection_date: str
-    inspection_type: str | None
-    inspection_type_as_published: str
-    judgement: str | None
-
+from extract.report_records import PastInspection, Requirement
 
 _REGULATION = re.compile(
     r"\(\s*(Regulations?\s+(?:[^()]|\([^()]*\))*)\)\s*\.?\s*$", re.IGNORECASE

@@ -34,29 +34,12 @@ from pathlib import Path
 
 from extract.errors import ExtractError
 from extract.kinds import looks_like_pdf
-from extract.normalise import framework_for
-from extract.report_dates import parse_date_range
-from extract.report_fields import (
-    find_inspection_type,
-    find_inspectors,
-    find_places,
-    find_report_urn,
-    first_value,
-    inspection_dates,
-    labelled_values,
-    labels_first_block,
-    last_value,
-)
-from extract.report_judgements import Judgements, find_judgements, previous_judgement
-from extract.report_mentions import Mention, find_mentions
-from extract.report_requirements import (
+from extract.report_records import (
+    Judgements,
+    Mention,
     PastInspection,
     Requirement,
-    find_inspection_history,
-    find_recommendations,
-    find_requirements,
 )
-from extract.report_text import clean_page, detect_layout, strip_furniture
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +47,19 @@ logger = logging.getLogger(__name__)
 #: what it extracts: the registry re-extracts every report loaded by an older
 #: version.
 EXTRACTOR_VERSION = "4"
+
+#: The readers :func:`parse_report_text` imports when first called, so that a
+#: process that only handles the records (the sandbox's parent, the command
+#: line) never compiles their patterns; the sandbox's workers preload them.
+READER_MODULES = (
+    "extract.normalise",
+    "extract.report_dates",
+    "extract.report_fields",
+    "extract.report_judgements",
+    "extract.report_mentions",
+    "extract.report_requirements",
+    "extract.report_text",
+)
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 200
@@ -314,6 +310,28 @@ def parse_report_text(
 ) -> InspectionReport:
     """The structured report from the text of its pages (what
     :func:`extract_report` does after reading the PDF)."""
+    from extract.normalise import framework_for
+    from extract.report_dates import parse_date_range
+    from extract.report_fields import (
+        find_inspection_type,
+        find_inspectors,
+        find_places,
+        find_report_urn,
+        first_value,
+        inspection_dates,
+        labelled_values,
+        labels_first_block,
+        last_value,
+    )
+    from extract.report_judgements import find_judgements, previous_judgement
+    from extract.report_mentions import find_mentions
+    from extract.report_requirements import (
+        find_inspection_history,
+        find_recommendations,
+        find_requirements,
+    )
+    from extract.report_text import clean_page, detect_layout, strip_furniture
+
     text_pages = [clean_page(t) for t in raw_pages]
     if sum(len(re.sub(r"\s", "", t)) for t in text_pages) < 20:
         raise EmptyText(

@@ -18,6 +18,16 @@ ALLOWED_LOCAL_IMPORTS = {
     ("registry.refresh.refresh", "crawler.pipelines"),
     ("registry.refresh.crawls", "crawler.spiders.base"),
     ("registry.refresh.crawls", "crawler.pipelines"),
+    # the report readers compile many patterns: imported on the first parse,
+    # so the sandbox's parent and the command line never pay for them (the
+    # workers' forkserver preloads them)
+    ("extract.reports", "extract.normalise"),
+    ("extract.reports", "extract.report_dates"),
+    ("extract.reports", "extract.report_fields"),
+    ("extract.reports", "extract.report_judgements"),
+    ("extract.reports", "extract.report_mentions"),
+    ("extract.reports", "extract.report_requirements"),
+    ("extract.reports", "extract.report_text"),
     ("registry.refresh.canary", "crawler.markup"),
     ("registry.refresh.canary", "crawler.settings"),
     # the sample site needs the `demo` extra (reportlab, openpyxl)

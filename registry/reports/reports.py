@@ -725,6 +725,7 @@ def load_reports_command(
     """
 
     configure_logging(verbose, silent)
+    start_server()  # the workers' server starts while the registry is copied
     bar_context = (
         contextlib.nullcontext(None)
         if silent
