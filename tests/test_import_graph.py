@@ -242,11 +242,6 @@ def test_datasette_assets_are_not_a_package():
 
 
 # Only the `cli` package parses arguments: the rooms keep no click import.
-# Still to move, once the work on these files elsewhere is merged: `serve`
-# (registry/publish/serve.py) and `extract-report`, `load-reports`
-# (registry/reports/reports.py). Remove a module from here when its commands
-# move to registry/cli/; never add one.
-CLICK_NOT_YET_MOVED = {"registry.publish.serve", "registry.reports.reports"}
 
 
 def _imports_click(path: Path) -> bool:
@@ -270,6 +265,6 @@ def test_only_the_cli_package_imports_click():
         and name not in {"registry.cli", "sample_site"}
         and _imports_click(path)
     }
-    assert importing == CLICK_NOT_YET_MOVED
+    assert importing == set()
     # the check sees click where it is
     assert _imports_click(MODULES["registry.cli.main"])

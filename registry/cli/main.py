@@ -36,8 +36,7 @@ def main() -> None:  # pragma: no cover - console entry point
 
 
 # ----------------------------------------------------------------------------
-# The commands of the other cli modules (serve, extract-report and load-reports
-# are still defined in their rooms until the work on those files is merged).
+# The commands of the other cli modules.
 # Keep both lists sorted.
 # ----------------------------------------------------------------------------
 from registry.cli.groups import load_groups_command  # noqa: E402
@@ -47,10 +46,9 @@ from registry.cli.incidents import (  # noqa: E402
     review_command,
 )
 from registry.cli.loading import load  # noqa: E402
-from registry.cli.publish import demo  # noqa: E402
+from registry.cli.publish import demo, serve  # noqa: E402
 from registry.cli.refresh import canary_command, refresh_command  # noqa: E402
-from registry.publish.serve import serve  # noqa: E402  (moves to cli/ later)
-from registry.reports.reports import (  # noqa: E402  (move to cli/ later)
+from registry.cli.reports import (  # noqa: E402
     extract_report_command,
     load_reports_command,
 )
