@@ -23,6 +23,7 @@ from datasette.utils.asgi import NotFound, Response
 
 from datasette import hookimpl
 from extract.normalise import JUDGEMENT_SCALE, SCALE_STEPS
+from registry.reports.accuracy import FIELDS as ACCURACY_FIELDS
 
 URN = re.compile(r"^(SC\d{6}|\d{7})$")
 OWNER_ID = re.compile(r"^[a-z0-9-]{1,200}$")
@@ -700,15 +701,6 @@ def render_cell(value, column, table):
 # are registry.accuracy's views; this block only reads and shows them.
 # --------------------------------------------------------------------------
 
-ACCURACY_FIELDS = (
-    "inspection_date",
-    "inspection_type",
-    "judgement",
-    "helped_and_protected",
-    "leaders_and_managers",
-    "registered_provider",
-    "places",
-)
 ACCURACY_DISAGREEMENTS_SHOWN = 200
 
 
