@@ -137,7 +137,7 @@ def build_real(directory: Path) -> Path:
         [
             sys.executable,
             "-c",
-            "from registry.cli import main; main()",
+            "from registry.cli.main import main; main()",
             "load",
             str(path),
             *map(str, files),

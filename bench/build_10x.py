@@ -257,7 +257,7 @@ def build(out: Path, copies: int = 10, real_dir: Path | None = None) -> Path:
         [
             sys.executable,
             "-c",
-            "from registry.cli import main; main()",
+            "from registry.cli.main import main; main()",
             "load",
             str(db_path),
             *map(str, files),
