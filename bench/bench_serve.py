@@ -16,7 +16,7 @@ directory, default settings) on free loopback ports, and measures over HTTP:
   our instance and of stock Datasette in turn; the ratio of medians. Goal:
   the index within 1.2x of stock.
 * ``--flood``: home pages while 30 runaway ``?sql=`` queries run, and
-  blob/printf bombs (reliability.md D4, D5).
+  blob/printf bombs.
 
 Routes: ``/``, every canned query with its default parameters, /overview,
 the biggest local authority's page (first and second page), the biggest
@@ -133,24 +133,9 @@ def build_real(directory: Path) -> Path:
     files = sorted((real / "ofsted").glob("*")) + sorted((real / "dfe").glob("*.csv"))
     path = directory / "registry.db"
     started = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from registry.cli.main import main; main()",
-            "load",
-            str(path),
-            *map(str, files),
-            "--silent",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode = DELETE")  # served immutable: no WAL
-    conn.close()
+    from build_10x import load_registry
+
+    load_registry(path, files)
     print(
         f"built {path} from {len(files)} real files in {time.perf_counter() - started:.1f} s"
     )
@@ -370,7 +355,7 @@ def flood(base: str, homes: list[str]) -> None:
     )
     codes = sorted({status for status, _ in results})
     print(f"  runaway queries: statuses {codes}")
-    print("\nbombs (reliability.md D5):")
+    print("\nbombs:")
     for sql in BOMBS:
         status, ms = fetch(
             f"{base}/registry.json?" + urllib.parse.urlencode({"sql": sql})

@@ -241,6 +241,27 @@ def counts(db_path: Path) -> dict[str, int]:
         conn.close()
 
 
+def load_registry(db_path: Path, files: list[Path]) -> None:
+    """``ofsted-homes load`` of ``files`` into ``db_path``, from this
+    checkout's code (the write path publishes it out of WAL mode, ready to
+    be served immutable)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from registry.cli.main import main; main()",
+            "load",
+            str(db_path),
+            *map(str, files),
+            "--silent",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
 def build(out: Path, copies: int = 10, real_dir: Path | None = None) -> Path:
     """Write the files and load them; return the registry's path."""
     real_dir = real_dir or Path(
@@ -252,26 +273,7 @@ def build(out: Path, copies: int = 10, real_dir: Path | None = None) -> Path:
     written = time.perf_counter() - started
     db_path = out / "registry.db"
     started = time.perf_counter()
-    # `ofsted-homes load`, from this checkout's code
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from registry.cli.main import main; main()",
-            "load",
-            str(db_path),
-            *map(str, files),
-            *map(str, dfe),
-            "--silent",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    conn = sqlite3.connect(db_path)
-    conn.execute("PRAGMA journal_mode = DELETE")  # served immutable: no WAL
-    conn.close()
+    load_registry(db_path, [*files, *dfe])
     found = counts(db_path)
     print(
         f"{len(files)} Ofsted files x {copies} copies written in {written:.1f} s,"

@@ -2,8 +2,8 @@
 limits, so that no PDF can crash or stall the caller.
 
 pdfium and pdfminer decompress streams with no size cap: a 5 KB PDF can ask
-for 2 GB (``shared/docs/reliability.md`` section 4). Each worker process sets
-``RLIMIT_AS`` (memory) and ``RLIMIT_CPU`` (per file) on itself; the parent kills a worker that passes the wall-clock
+for 2 GB. Each worker process sets ``RLIMIT_AS`` (memory) and ``RLIMIT_CPU``
+(per file) on itself; the parent kills a worker that passes the wall-clock
 limit and starts a new one. Every file ends as exactly one :class:`Outcome`:
 a report, or a failure classified with a ``kind`` from
 ``extract.reports.ERROR_KINDS``. The parent only receives small picklable
