@@ -329,7 +329,10 @@ async def test_search_everything(ds):
     assert '<a href="/home/SC100001">SC100001</a>' in html
     assert 'href="/registry/report_pages/' in html
     owners = (await ds.client.get("/search?q=sunrise")).text
-    assert '<a href="/owner/sunrise-care-ltd">Sunrise Care Ltd</a> (3 homes on the newest list)' in owners
+    assert (
+        '<a href="/owner/sunrise-care-ltd">Sunrise Care Ltd</a> (3 homes on the newest list)'
+        in owners
+    )
     urn = (await ds.client.get("/search?q=sc100001")).text
     assert 'Home <a href="/home/SC100001">SC100001</a>' in urn
     council = (await ds.client.get("/search?q=hack")).text
