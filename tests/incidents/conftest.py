@@ -206,6 +206,23 @@ def real_dir() -> Path:
     return path
 
 
+def build_with_private(tmp_path: Path, public_rows, private_rows, private_source):
+    """A registry with public FOI counts and a private database with Annex A
+    counts (rows: [URN, financial year, missing incidents]); their paths."""
+    from registry.incidents.incidents import load_incidents, open_private
+
+    header = ["URN", "Financial year", "Missing incidents"]
+    registry = build_registry(tmp_path / "registry.db")
+    public = write_csv(tmp_path / "foi.csv", [header, *public_rows])
+    load_incidents(registry, public, source_name="Public FOI", licence="OGL v3.0")
+    private = open_private(tmp_path / "registry.private.db")
+    annex = write_csv(tmp_path / "annex-a.csv", [header, *private_rows])
+    load_incidents(registry, annex, source_name=private_source, private_db=private)
+    registry.conn.close()
+    private.conn.close()
+    return tmp_path / "registry.db", tmp_path / "registry.private.db"
+
+
 TODAY = dt.date(2024, 1, 1)
 
 
@@ -221,6 +238,7 @@ def kit():
         all_text=all_text,
         add_home=add_home,
         build_registry=build_registry,
+        build_with_private=build_with_private,
         add_report_mention=add_report_mention,
         run_canned=run_canned,
         canned_sql=canned_sql,

@@ -10,8 +10,8 @@ import re
 
 import pytest
 from datasette_auth_passwords.utils import hash_password
+from inspector_support import inspector_cookies
 
-from registry.incidents.incidents import load_incidents, open_private
 from registry.publish.serve import PASSWORD_HASH_ENV, make_datasette
 
 PASSWORD = "inspector pages password"
@@ -23,25 +23,12 @@ PRIVATE_FLAG = "/_memory/flagged_homes_private"
 def paths(tmp_path, kit):
     """Public FOI counts for SC100001; private Annex A counts for SC100002
     (only private) and SC100001 (public and private)."""
-    registry = kit.build_registry(tmp_path / "registry.db")
-    public = kit.write_csv(
-        tmp_path / "foi.csv",
-        [["URN", "Financial year", "Missing incidents"], ["SC100001", "2022/23", "14"]],
+    return kit.build_with_private(
+        tmp_path,
+        [["SC100001", "2022/23", "14"]],
+        [["SC100002", "2022/23", "23"], ["SC100001", "2021/22", "3"]],
+        PRIVATE_SOURCE,
     )
-    load_incidents(registry, public, source_name="Public FOI", licence="OGL v3.0")
-    private = open_private(tmp_path / "registry.private.db")
-    annex = kit.write_csv(
-        tmp_path / "annex-a.csv",
-        [
-            ["URN", "Financial year", "Missing incidents"],
-            ["SC100002", "2022/23", "23"],
-            ["SC100001", "2021/22", "3"],
-        ],
-    )
-    load_incidents(registry, annex, source_name=PRIVATE_SOURCE, private_db=private)
-    registry.conn.close()
-    private.conn.close()
-    return tmp_path / "registry.db", tmp_path / "registry.private.db"
 
 
 @pytest.fixture
@@ -54,15 +41,7 @@ def inspector(paths, monkeypatch):
 
 
 async def login(ds) -> dict:
-    form = await ds.client.get("/-/login")
-    token = re.search(r'name="csrftoken" value="([^"]+)"', form.text)[1]
-    response = await ds.client.post(
-        "/-/login",
-        data={"username": "inspector", "password": PASSWORD, "csrftoken": token},
-        cookies={"ds_csrftoken": form.cookies["ds_csrftoken"]},
-    )
-    assert response.status_code == 302
-    return {"ds_actor": response.cookies["ds_actor"]}
+    return await inspector_cookies(ds, PASSWORD)
 
 
 def private_section(html: str) -> str:

@@ -5,13 +5,11 @@ mode has neither the query nor cross-database SQL."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from datasette_auth_passwords.utils import hash_password
+from inspector_support import inspector_cookies
 
 from registry.errors import RegistryError
-from registry.incidents.incidents import load_incidents, open_private
 from registry.publish.queries import private_flag_sql, split_ctes
 from registry.publish.serve import (
     PASSWORD_HASH_ENV,
@@ -31,31 +29,17 @@ def flag_paths(tmp_path, kit):
     flag SC100002 (private only) and 1000008 (public 6, private 40), add a
     private 3 at SC100009 (below the threshold) and 88 at SC100006 (Requires
     improvement: never flagged)."""
-    registry = kit.build_registry(tmp_path / "registry.db")
-    public = kit.write_csv(
-        tmp_path / "foi.csv",
+    return kit.build_with_private(
+        tmp_path,
+        [["SC100001", "2022/23", "14"], ["1000008", "2021/22", "6"]],
         [
-            ["URN", "Financial year", "Missing incidents"],
-            ["SC100001", "2022/23", "14"],
-            ["1000008", "2021/22", "6"],
-        ],
-    )
-    load_incidents(registry, public, source_name="Public FOI", licence="OGL v3.0")
-    private = open_private(tmp_path / "registry.private.db")
-    annex = kit.write_csv(
-        tmp_path / "annex-a.csv",
-        [
-            ["URN", "Financial year", "Missing incidents"],
             ["SC100002", "2022/23", "23"],
             ["1000008", "2021/22", "40"],
             ["SC100009", "2022/23", "3"],
             ["SC100006", "2022/23", "88"],
         ],
+        PRIVATE_SOURCE,
     )
-    load_incidents(registry, annex, source_name=PRIVATE_SOURCE, private_db=private)
-    registry.conn.close()
-    private.conn.close()
-    return tmp_path / "registry.db", tmp_path / "registry.private.db"
 
 
 @pytest.fixture
@@ -68,15 +52,7 @@ def inspector(flag_paths, monkeypatch):
 
 
 async def login(ds) -> dict:
-    form = await ds.client.get("/-/login")
-    token = re.search(r'name="csrftoken" value="([^"]+)"', form.text)[1]
-    response = await ds.client.post(
-        "/-/login",
-        data={"username": "inspector", "password": PASSWORD, "csrftoken": token},
-        cookies={"ds_csrftoken": form.cookies["ds_csrftoken"]},
-    )
-    assert response.status_code == 302
-    return {"ds_actor": response.cookies["ds_actor"]}
+    return await inspector_cookies(ds, PASSWORD)
 
 
 async def rows_of(ds, path, cookies=None):
