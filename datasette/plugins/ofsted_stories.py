@@ -20,7 +20,9 @@ import csv
 import datetime as dt
 import io
 import re
+import weakref
 
+from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Response
 
 from datasette import hookimpl
@@ -174,11 +176,49 @@ def _long(day: str | None) -> str:
         return str(day)
 
 
-async def _count(db, sql: str) -> int | None:
+# What a story page says about the database, not about the request (the list
+# dates held, the evidence counts, the newest DfE year), worked out once per
+# published file. Every published registry is a new file served by a new
+# Database object (the ofsted_reload plugin swaps one in when a new file is
+# published), so keeping it per object, weakly, keeps it exactly as long as
+# that file is served. A database opened mutable may change under us: its
+# facts are worked out on every request.
+_FACTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def _fact(db, key, compute):
+    """``await compute()``, kept per immutable database under ``key``."""
+    if db.is_mutable:
+        return await compute()
+    kept = _FACTS.setdefault(db, {})
+    if key not in kept:
+        kept[key] = await compute()
+    return kept[key]
+
+
+async def _count_uncached(db, sql: str) -> int | None:
     try:
         return (await db.execute(sql)).first()[0]
+    except QueryInterrupted:  # out of time now: not an answer to keep
+        raise
     except Exception:  # a table this registry has not got (yet)
         return None
+
+
+async def _count(db, sql: str) -> int | None:
+    """The one value ``sql`` (a constant of this module) selects: a count, a
+    maximum; None when the registry has not got the table, or (not kept)
+    when the query ran out of time."""
+    try:
+        return await _fact(db, ("count", sql), lambda: _count_uncached(db, sql))
+    except QueryInterrupted:
+        return None
+
+
+async def _list_dates(db) -> tuple[str, ...]:
+    """The date of every list held, oldest first."""
+    found = await db.execute("select as_at from list_dates order by 1")
+    return tuple(r[0] for r in found.rows)
 
 
 async def _count_for(db, sql: str, params: list) -> int | None:
@@ -190,7 +230,8 @@ async def _count_for(db, sql: str, params: list) -> int | None:
 
 async def _list_in_force(db, day: str) -> str | None:
     """The date of the Ofsted list in force on ``day`` (the list_dates view),
-    or None when no list held is that old."""
+    or None when no list held is that old. Asked of the view every time: it
+    depends on the date asked for, and the view is where the rule lives."""
     found = (
         await db.execute(
             "select as_at from list_dates where ? between as_at and in_force_until",
@@ -210,9 +251,7 @@ async def _story_vars(datasette, request, database: str, name: str) -> dict:
     if "as_at" in params:
         typed = request.args.get("as_at", "")
         wanted = list_date(typed)
-        dates = [
-            r[0] for r in await db.execute("select as_at from list_dates order by 1")
-        ]
+        dates = await _fact(db, "list_dates", lambda: _list_dates(db))
         from urllib.parse import urlencode
 
         others = [
@@ -377,7 +416,7 @@ def extra_template_vars(template, database, request, datasette):
                     db, "select count(*) from reports where urn = ?", [urn.upper()]
                 )
             if template == "ofsted_overview.html":
-                out.update(await _trend_vars(db))
+                out.update(await _fact(db, "trend", lambda: _trend_vars(db)))
             return out
 
         return page
@@ -392,6 +431,23 @@ def _story_names(datasette) -> set[str]:
     for meta in (datasette.metadata("databases") or {}).values():
         names |= set((meta or {}).get("queries") or {})
     return names
+
+
+def out_of_time(name: str, params) -> Response:
+    """What an export says when its query ran out of time (the SQL time
+    limit): 503 with Retry-After and one line naming the story and what
+    makes it smaller, never an uncaught error (a 500 showing the SQL)."""
+    narrower = (
+        f", or narrow it with its parameters ({', '.join(params)}) to export fewer rows"
+        if params
+        else ""
+    )
+    return Response.text(
+        f"The {name} export took too long to build (the server is busy or the "
+        f"export is big): try again in a few seconds{narrower}.\n",
+        status=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 async def export_story(datasette, request):
@@ -414,10 +470,14 @@ async def export_story(datasette, request):
         return Response.text(f"No story called {name!r}\n", status=404)
     from datasette.utils import derive_named_parameters
 
-    wanted = query.get("params") or await derive_named_parameters(db, query["sql"])
-    params = {p: request.args.get(p, "") for p in wanted}
-    sql = f"select * from ({query['sql']}) limit {EXPORT_MAX_ROWS + 1}"  # noqa: S608
-    results = await db.execute(sql, params, truncate=False)
+    wanted = query.get("params") or []
+    try:
+        wanted = wanted or await derive_named_parameters(db, query["sql"])
+        params = {p: request.args.get(p, "") for p in wanted}
+        sql = f"select * from ({query['sql']}) limit {EXPORT_MAX_ROWS + 1}"  # noqa: S608
+        results = await db.execute(sql, params, truncate=False)
+    except QueryInterrupted:
+        return out_of_time(name, wanted)
     rows = results.rows
     if len(rows) > EXPORT_MAX_ROWS:
         return Response.text(
@@ -546,12 +606,3 @@ async def group_page(datasette, request):
             request=request,
         )
     )
-
-
-@hookimpl
-def render_cell(value, column):
-    if column == "group_id" and isinstance(value, str) and GROUP_ID.match(value):
-        from markupsafe import Markup, escape
-
-        return Markup(f'<a href="/group/{escape(value)}">{escape(value)}</a>')
-    return None
