@@ -18,7 +18,8 @@ directory, default settings) on free loopback ports, and measures over HTTP:
 * ``--flood``: home pages while 30 runaway ``?sql=`` queries run, and
   blob/printf bombs.
 
-Routes: ``/``, every canned query with its default parameters, /overview,
+Routes: ``/``, every canned query with its default parameters and its
+complete CSV export (``/registry/<story>.csv``, every row), /overview,
 the biggest local authority's page (first and second page), the biggest
 owner's page, 20 home pages, /search, and the homes and inspections tables
 with the facets metadata.yml gives them (facets asked for in the URL are held
@@ -29,6 +30,10 @@ Usage::
     .venv/bin/python bench/bench_serve.py --scale 1
     .venv/bin/python bench/bench_serve.py --scale 10 --keep /tmp/bench-10x
     .venv/bin/python bench/bench_serve.py --registry some.db
+    .venv/bin/python bench/bench_serve.py --registry x.db --only owners,.csv
+
+``--registry`` takes a file of any name: one not called registry.db is
+served through a link of that name (see ``as_registry_db``).
 
 ``--keep DIR`` builds the registry in DIR the first time and reuses it after
 (the 10x build takes minutes). See bench/README.md for how to read the output.
@@ -142,9 +147,26 @@ def build_real(directory: Path) -> Path:
     return path
 
 
+def as_registry_db(path: Path) -> Path:
+    """``path`` under the name metadata.yml describes: the stories and table
+    notes belong to the database called "registry", and Datasette names a
+    database after its file, so a file called anything else would answer
+    404 on every story. Another name is linked as registry.db in a fresh
+    temporary directory (the file itself is neither copied nor changed)."""
+    path = path.resolve()
+    if not path.is_file():
+        raise SystemExit(f"--registry {path}: no such file")
+    if path.name == "registry.db":
+        return path
+    link = Path(tempfile.mkdtemp(prefix="bench-serve-registry-")) / "registry.db"
+    link.symlink_to(path)
+    print(f"--registry {path}: served as {link} (a link) so the stories apply")
+    return link
+
+
 def registry_for(args: argparse.Namespace) -> Path:
     if args.registry:
-        return args.registry
+        return as_registry_db(args.registry)
     directory = args.keep or Path(
         tempfile.mkdtemp(prefix=f"bench-serve-{args.scale}x-")
     )
@@ -199,6 +221,15 @@ def routes(facts: dict) -> list[tuple[str, str]]:
         }
         query = urllib.parse.urlencode(params)
         found.append((name, f"/registry/{name}" + (f"?{query}" if query else "")))
+    for name, spec in queries.items():  # every row of each story, as CSV
+        params = {
+            p: {"urn": homes[0], "q": "missing"}.get(p, "")
+            for p in spec.get("params", [])
+        }
+        query = urllib.parse.urlencode(params)
+        found.append(
+            (f"{name}.csv", f"/registry/{name}.csv" + (f"?{query}" if query else ""))
+        )
     found += [
         ("/overview", "/overview"),
         (f"/la/<biggest> ({facts['la_homes']:,} homes)", f"/la/{facts['la']}"),
@@ -377,7 +408,10 @@ def main() -> int:
     parser.add_argument(
         "--flood", action="store_true", help="also runaway SQL and bombs"
     )
-    parser.add_argument("--only", help="only routes whose name contains this")
+    parser.add_argument(
+        "--only",
+        help="only routes whose name contains this (several: separate with commas)",
+    )
     args = parser.parse_args()
 
     path = registry_for(args)
@@ -390,7 +424,8 @@ def main() -> int:
     print(f"load average at start: {uptime[0]:.2f} {uptime[1]:.2f} {uptime[2]:.2f}")
     paths = routes(facts)
     if args.only:
-        paths = [(n, p) for n, p in paths if args.only in n]
+        wanted = [w for w in args.only.split(",") if w]
+        paths = [(n, p) for n, p in paths if any(w in n for w in wanted)]
 
     logs = Path(tempfile.mkdtemp(prefix="bench-serve-logs-"))
     ours_port, stock_port = free_port(), free_port()
