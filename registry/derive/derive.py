@@ -15,8 +15,10 @@ back exactly.
 Derived columns: every column of `homes` (status, ``missing_since``,
 ``status_note``, ``last_listed`` and ``status_changed_at`` from the listings:
 ``registry.derive.status``); every column of `inspections`
-(``report_sha256`` from `inspection_reports`); ``reports.inspection_id``;
-`owner_councils` and `owner_groups`.
+(``report_sha256`` from `inspection_reports`; the previous full inspection
+and ``judgement_change``: ``registry.derive.summaries``);
+``reports.inspection_id``; `owner_councils`, `owner_groups` and
+`owner_snapshots`.
 
 Loading marks the homes a file observed in `derive_pending` (in the file's own
 transaction) and derives them once per batch of files (:func:`derive_pending`),
@@ -36,6 +38,7 @@ from extract.normalise import FULL, framework_for, owner_id, parse_date
 from registry.derive.groups import derive_owner_groups
 from registry.derive.rank import rank_sql, source_rank
 from registry.derive.status import derive_status
+from registry.derive.summaries import derive_judgement_changes, derive_owner_snapshots
 from registry.la import derive_owner_councils
 from registry.provenance import Source
 from registry.upsert import upsert_rows
@@ -213,6 +216,7 @@ def rebuild(db: Database, urns: Iterable[str] | None = None) -> None:
     for start in range(0, len(urns), _BATCH):
         chunk = urns[start : start + _BATCH]
         inspections = _derive_inspections(db, chunk)
+        derive_judgement_changes(db, chunk)
         _derive_homes(db, chunk, inspections)
         derive_report_links(db, chunk)
         db.execute(
@@ -222,6 +226,7 @@ def rebuild(db: Database, urns: Iterable[str] | None = None) -> None:
     derive_status(db)
     derive_owner_councils(db)
     derive_owner_groups(db)
+    derive_owner_snapshots(db)
 
 
 def derive_report_links(db: Database, urns: list[str]) -> None:

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from extract.normalise import judgement_scale_rows
 from registry.derive.rank import rank_sql
 from registry.derive.status import derive_status
+from registry.derive.summaries import derive_summaries
 from registry.la import derive_owner_councils
 from registry.schema.steps import Steps
 
@@ -462,3 +463,43 @@ def m006_rules_as_reference(db: Database) -> None:
         """
     )
     db["judgement_scale"].upsert_all(judgement_scale_rows(), pk="judgement")
+
+
+@migrations()
+def m007_story_summaries(db: Database) -> None:
+    """What the ``downgrades`` and ``owners`` stories read instead of working it
+    out on every request (``registry.derive.summaries``): each full
+    inspection's previous judged full inspection and the change on the scale
+    (``inspections.previous_full_inspection_date``, ``previous_judgement``,
+    ``judgement_change``; downgrades newest first from a partial covering
+    index), and
+    ``owner_snapshots``, each owner's homes, places and judgements on each
+    Ofsted list. Filled here for every home."""
+    db.executescript(
+        """
+        ALTER TABLE inspections ADD COLUMN previous_full_inspection_date TEXT;
+        ALTER TABLE inspections ADD COLUMN previous_judgement TEXT;
+        ALTER TABLE inspections ADD COLUMN judgement_change INTEGER;
+        CREATE INDEX IF NOT EXISTS idx_inspections_downgrades
+            ON inspections(inspection_date DESC, urn, judgement, judgement_change,
+                           previous_full_inspection_date, previous_judgement)
+            WHERE judgement_change < 0;
+
+        CREATE TABLE IF NOT EXISTS owner_snapshots (
+            as_at TEXT NOT NULL,
+            owner TEXT NOT NULL REFERENCES owners(id),
+            homes INTEGER NOT NULL,
+            places INTEGER,
+            outstanding INTEGER NOT NULL,
+            good INTEGER NOT NULL,
+            requires_improvement INTEGER NOT NULL,
+            inadequate INTEGER NOT NULL,
+            not_yet_judged INTEGER NOT NULL,
+            judged INTEGER NOT NULL,
+            PRIMARY KEY (as_at, owner)
+        ) STRICT;
+        CREATE INDEX IF NOT EXISTS idx_owner_snapshots_ranked
+            ON owner_snapshots(as_at, homes DESC, places DESC);
+        """
+    )
+    derive_summaries(db)

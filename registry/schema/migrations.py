@@ -50,6 +50,7 @@ ORDER: list[Step] = [
     core.m005_one_ranking_and_pending_derivation,
     reports.m005_inspection_reports,
     core.m006_rules_as_reference,
+    core.m007_story_summaries,
 ]
 
 TOPICS: list[Steps] = [

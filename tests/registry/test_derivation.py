@@ -39,6 +39,7 @@ DERIVED = {
     "reports.inspection_id": "select sha256, inspection_id from reports order by 1",
     "owner_councils": "select * from owner_councils order by 1, 2",
     "owner_groups": "select * from owner_groups order by 1, 2",
+    "owner_snapshots": "select * from owner_snapshots order by 1, 2",
 }
 # Evidence and logs: must not change when the derived tables are rebuilt.
 KEPT = {
@@ -130,7 +131,13 @@ def test_deleting_the_derived_tables_and_rebuilding_gives_them_back(built, tmp_p
     assert all(before.values()), {k: len(v) for k, v in before.items()}
     db.execute("PRAGMA foreign_keys = OFF")
     with db.conn:
-        for table in ("inspections", "homes", "owner_councils", "owner_groups"):
+        for table in (
+            "inspections",
+            "homes",
+            "owner_councils",
+            "owner_groups",
+            "owner_snapshots",
+        ):
             db.execute(f"delete from {table}")
         db.execute("update reports set inspection_id = null")
     assert db["homes"].count == 0
