@@ -24,6 +24,7 @@ import weakref
 
 from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Response
+from datasette.views.base import DatasetteError
 
 from datasette import hookimpl
 
@@ -450,6 +451,20 @@ def out_of_time(name: str, params) -> Response:
     )
 
 
+def too_large(name: str, params, what: str) -> Response:
+    """What an export says when it holds more than one download may (413):
+    one line naming the story and what makes it smaller."""
+    narrower = (
+        f"narrow it with its parameters ({', '.join(params)})"
+        if params
+        else "it cannot be narrowed"
+    )
+    return Response.text(
+        f"The {name} export has {what}, more than one download may hold: {narrower}.\n",
+        status=413,
+    )
+
+
 async def export_story(datasette, request):
     database = request.url_vars["database"]
     name = request.url_vars["name"]
@@ -478,18 +493,21 @@ async def export_story(datasette, request):
         results = await db.execute(sql, params, truncate=False)
     except QueryInterrupted:
         return out_of_time(name, wanted)
+    except DatasetteError as error:
+        if error.status != 413:
+            raise
+        # the byte budget of ofsted_limits: every fetched row counts
+        limit = getattr(error, "limit", None)
+        return too_large(
+            name, wanted, f"more than {limit:,} bytes" if limit else "too many bytes"
+        )
     rows = results.rows
     if len(rows) > EXPORT_MAX_ROWS:
-        return Response.text(
-            f"This export has more than {EXPORT_MAX_ROWS:,} rows, more than one "
-            "download may hold: narrow it with the story's parameters.\n",
-            status=413,
-        )
+        return too_large(name, wanted, f"more than {EXPORT_MAX_ROWS:,} rows")
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n")  # None is written blank
     writer.writerow(results.columns)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+    writer.writerows(rows)
     headers = {"x-ofsted-rows": str(len(rows))}
     content_type = "text/plain; charset=utf-8"
     if request.args.get("_dl"):

@@ -289,3 +289,31 @@ async def test_export_in_time_still_answers_every_row(registry_path):
     assert response.status_code == 200
     rows = int(response.headers["x-ofsted-rows"])
     assert response.text.count("\n") == rows + 1
+
+
+def loaded_plugin(name: str):
+    """The plugin module Datasette loaded from the plugins directory."""
+    return next(p for p in pm.get_plugins() if getattr(p, "__name__", "") == name)
+
+
+async def test_export_past_the_byte_budget_is_a_one_line_413(
+    registry_path, monkeypatch
+):
+    """An export whose rows pass ofsted_limits' byte budget (here made 100
+    bytes) answers a plain 413 naming the story and its parameters, as one
+    past the row bound does, not Datasette's HTML error page."""
+    ds = make_datasette(registry_path)
+    assert (await ds.client.get("/registry/downgrades.csv")).status_code == 200
+    limits = loaded_plugin("ofsted_limits.py")
+    count_row = limits.count_row
+    monkeypatch.setattr(
+        limits, "count_row", lambda cursor, row: count_row(cursor, row, limit=100)
+    )
+    response = await ds.client.get("/registry/downgrades.csv")
+    assert response.status_code == 413
+    text = response.text
+    assert text.count("\n") == 1 and text.endswith("\n")
+    assert text.startswith("The downgrades export has more than 100 bytes")
+    assert "narrow it with its parameters (from_date, to_date)" in text
+    monkeypatch.undo()
+    assert (await ds.client.get("/registry/downgrades.csv")).status_code == 200
