@@ -13,6 +13,7 @@ Also: a "sample data" flag for every page (``sources.is_sample``), links from
 query results to these pages, and highlighted search snippets.
 """
 
+import functools
 import re
 from urllib.parse import quote
 
@@ -710,12 +711,24 @@ def render_cell(value, column, table):
         return None
     if column == "snippet":
         return highlight_snippet(value) if isinstance(value, str) else None
+    try:
+        return link_html(column, value)
+    except TypeError:  # a value that cannot be a key (a dict): never a link
+        return None
+
+
+@functools.lru_cache(maxsize=8192, typed=True)
+def link_html(column, value):
+    """A cell's link (link_for) as HTML, or None. It depends on nothing but
+    the column and the value, so the answers for the cells seen last are
+    kept: the same story pages are asked for again and again, and a council
+    or owner repeats down a page."""
     href = link_for(column, value)
-    if href:
-        return markupsafe.Markup(
-            f'<a href="{markupsafe.escape(href)}">{markupsafe.escape(value)}</a>'
-        )
-    return None
+    if href is None:
+        return None
+    return markupsafe.Markup(
+        f'<a href="{markupsafe.escape(href)}">{markupsafe.escape(value)}</a>'
+    )
 
 
 # --------------------------------------------------------------------------

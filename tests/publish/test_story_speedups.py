@@ -129,6 +129,13 @@ def test_render_cell_links_as_before():
         '<a href="/group/dawn-group">dawn-group</a>'
     )
     assert cell("anything", "name", None) is None
+    assert cell({"value": "SC100001", "label": "x"}, "urn", None) is None
+    assert cell(b"SC100001", "urn", None) is None
+    # asked again (the answer kept): the same link
+    assert str(cell("SC100001", "urn", None)) == (
+        '<a href="/home/SC100001">SC100001</a>'
+    )
+    assert cell(100001, "urn", None) is None  # not a URN, however it is typed
     assert cell(None, "snippet", None) is None
     assert str(cell("a [[missing]] child", "snippet", None)) == (
         "a <mark>missing</mark> child"
