@@ -361,10 +361,22 @@ def make_datasette(
 
 
 def run_server(ds: Any, *, host: str, port: int) -> None:
-    """Serve ``ds`` with uvicorn until interrupted, as ``datasette serve``."""
+    """Serve ``ds`` with uvicorn until interrupted, as ``datasette serve``.
+
+    Once started, everything the server has built (Datasette, its plugins,
+    metadata, templates) is moved out of the garbage collector's sight
+    (``gc.freeze``): a story page makes tens of thousands of short-lived
+    objects, and each full collection otherwise walked the whole server too,
+    the slowest twentieth of page answers taking a third longer
+    (bench/bench_serve.py at ten times today's registry). Only this process
+    does it: tests that build many servers in one process keep the
+    collector as it is."""
     import asyncio
+    import gc
 
     import uvicorn
 
     asyncio.run(ds.invoke_startup())
+    gc.collect()
+    gc.freeze()
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

