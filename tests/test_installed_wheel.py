@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from net_support import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -105,12 +105,6 @@ def test_the_installed_package_is_not_the_checkout(installed: Path) -> None:
     assert not Path(metadata).is_symlink()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -123,7 +117,7 @@ def test_installed_command_loads_and_serves(installed: Path, tmp_path: Path) -> 
     command = installed / "ofsted-homes"
     loaded = _run(command, "load", "registry.db", PROVIDERS, cwd=tmp_path)
     assert loaded.returncode == 0, loaded.stderr
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(command), "serve", "registry.db", "--port", str(port), "--silent"],
         cwd=tmp_path,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from click.testing import CliRunner
+from net_support import free_port
 
 from registry.cli.main import cli
 from registry.lock import refresh_lock
@@ -61,9 +61,7 @@ def test_good_refresh_prints_a_summary_and_publishes(baseline, tmp_path):
 
 
 def test_sample_site_command_serves_until_ctrl_c():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,

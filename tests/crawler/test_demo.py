@@ -13,14 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from net_support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _get(url: str) -> dict | list | None:
@@ -33,7 +28,7 @@ def _get(url: str) -> dict | list | None:
 
 @pytest.mark.slow
 def test_demo_builds_the_sample_registry_serves_it_and_stops_on_ctrl_c(tmp_path):
-    port, site_port = _free_port(), _free_port()
+    port, site_port = free_port(), free_port()
     process = subprocess.Popen(
         [
             sys.executable,

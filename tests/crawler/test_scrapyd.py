@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from net_support import free_port
 
 from sample_site.server import SampleSite
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _api(port: int, path: str, data: dict | list | None = None) -> dict:
@@ -38,7 +32,7 @@ def _api(port: int, path: str, data: dict | list | None = None) -> dict:
 
 @pytest.mark.slow
 def test_scrapyd_deploy_and_schedule_reports(tmp_path):
-    port = _free_port()
+    port = free_port()
     server_dir = tmp_path / "scrapyd"
     server_dir.mkdir()
     (server_dir / "scrapyd.conf").write_text(

@@ -5,7 +5,6 @@ load."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from click.testing import CliRunner
+from net_support import free_port
 
 from registry.cli.main import cli
 
@@ -99,12 +99,6 @@ def test_private_flag_and_errors(registry, tmp_path, kit):
     assert unknown.exit_code == 1 and "no incident rows with key" in unknown.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_real_server_does_not_serve_the_private_load(registry, tmp_path, kit):
     db_path = tmp_path / "registry.db"
     registry.conn.close()
@@ -118,7 +112,7 @@ def test_real_server_does_not_serve_the_private_load(registry, tmp_path, kit):
         ).exit_code
         == 0
     )
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("ofsted-homes")),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from datasette.app import Datasette
+from net_support import free_port
 
 from extract.normalise import inspection_id
 from registry.derive.summaries import derive_summaries
@@ -755,12 +755,6 @@ def private_db_path(tmp_path) -> Path:
     )
     db.close()
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def ofsted_homes_command() -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from net_support import free_port
 from sqlite_utils import Database
 
 from registry.cli.main import cli
@@ -216,12 +216,6 @@ def test_every_step_is_listed_once():
     ] == PRIVATE_STEPS
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -246,7 +240,7 @@ def test_an_old_registry_is_served_by_ofsted_homes_serve(old_registry):
     up to date first (through the write path), then every page answers."""
     with _connect(old_registry) as conn:
         (urn,) = conn.execute("select urn from homes order by urn limit 1").fetchone()
-    port = _free_port()
+    port = free_port()
     command = Path(sys.executable).with_name("ofsted-homes")
     process = subprocess.Popen(
         [command, "serve", old_registry, "--port", str(port), "--silent"],

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from net_support import free_port
 
 from extract.reports import EXTRACTOR_VERSION
 from registry.cli.main import cli
@@ -302,14 +303,6 @@ async def test_accuracy_page_on_an_empty_registry(tmp_path: Path) -> None:
     assert "No report has been compared yet" in page.text
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.slow
 async def test_scoreboard_on_the_sample_crawl(tmp_path: Path) -> None:
     """The demo path: crawl the sample site, read every report, check them.
@@ -332,7 +325,7 @@ async def test_scoreboard_on_the_sample_crawl(tmp_path: Path) -> None:
             "--homes",
             "8",
             "--site-port",
-            str(_free_port()),
+            str(free_port()),
             "--dir",
             str(folder),
         ],
