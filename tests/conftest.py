@@ -8,6 +8,7 @@ file here (or a single test with ``@pytest.mark.slow``)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ SLOW_FILES = {
     "publish/test_inspector.py",
     "publish/test_security.py",
     "registry/test_real_files.py",
+    "registry/test_story_summaries.py",
     "reports/test_bad_pdfs.py",
     "reports/test_report_properties.py",
     "reports/test_report_registry.py",
@@ -42,3 +44,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             and path.relative_to(TESTS).as_posix() in SLOW_FILES
         ):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def real_registry_path(tmp_path_factory) -> Path:
+    """A registry of every real official file (REAL_DATA_DIR), loaded once
+    for the session by the real loader; tests only read it."""
+    from registry.loading.files import load_files
+    from registry.schema.db import open_registry
+
+    real = os.environ.get("REAL_DATA_DIR")
+    if not real or not Path(real).is_dir():
+        pytest.skip("REAL_DATA_DIR is not set to the folder of real official files")
+    files = sorted(
+        p for p in Path(real).rglob("*") if p.is_file() and p.suffix in (".csv", ".ods")
+    )
+    path = tmp_path_factory.mktemp("real-registry") / "registry.db"
+    db = open_registry(path)
+    results = load_files(db, files)
+    assert all(r.ok for r in results), [r.summary for r in results if not r.ok]
+    db.conn.execute("PRAGMA journal_mode = DELETE")
+    db.close()
+    return path

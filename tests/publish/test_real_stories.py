@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-from pathlib import Path
 
 import pytest
 
-from registry.loading.files import load_files
 from registry.publish.serve import make_datasette
 from registry.schema.db import open_registry
 
@@ -18,25 +15,8 @@ pytestmark = pytest.mark.real
 
 
 @pytest.fixture(scope="module")
-def real_path(tmp_path_factory) -> Path:
-    real = os.environ.get("REAL_DATA_DIR")
-    if not real or not Path(real).is_dir():
-        pytest.skip("REAL_DATA_DIR is not set to the folder of real official files")
-    files = sorted(
-        p for p in Path(real).rglob("*") if p.is_file() and p.suffix in (".csv", ".ods")
-    )
-    path = tmp_path_factory.mktemp("real-stories") / "registry.db"
-    db = open_registry(path)
-    results = load_files(db, files)
-    assert all(r.ok for r in results), [r.summary for r in results if not r.ok]
-    db.conn.execute("PRAGMA journal_mode = DELETE")
-    db.close()
-    return path
-
-
-@pytest.fixture(scope="module")
-def real_ds(real_path):
-    return make_datasette(real_path)
+def real_ds(real_registry_path):
+    return make_datasette(real_registry_path)
 
 
 async def rows_of(ds, query, **params):
@@ -136,11 +116,11 @@ async def test_councils_without_homes_by_both_definitions(real_ds):
     assert set(by_operator) < set(by_location)
 
 
-async def test_a_story_csv_is_complete(real_ds, real_path):
+async def test_a_story_csv_is_complete(real_ds, real_registry_path):
     response = await real_ds.client.get("/registry/owners.csv?_size=max&_stream=on")
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.text)))
-    db = open_registry(real_path, migrate=False)
+    db = open_registry(real_registry_path, migrate=False)
     owners = db.execute(
         "select count(distinct owner) from home_snapshots where as_at = '2025-03-31'"
     ).fetchone()[0]
@@ -148,8 +128,8 @@ async def test_a_story_csv_is_complete(real_ds, real_path):
     assert len(rows) - 1 == owners
 
 
-async def test_pages_without_reports_say_so(real_ds, real_path):
-    db = open_registry(real_path, migrate=False)
+async def test_pages_without_reports_say_so(real_ds, real_registry_path):
+    db = open_registry(real_registry_path, migrate=False)
     urn = db.execute(
         "select urn from homes where status = 'active' order by urn limit 1"
     ).fetchone()[0]

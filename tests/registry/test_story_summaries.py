@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 from pathlib import Path
 
@@ -94,23 +93,9 @@ def _as_text(rows: list[tuple]) -> list[tuple]:
     return [tuple("" if v is None else str(v) for v in r) for r in rows]
 
 
-@pytest.fixture(scope="module")
-def real_path(tmp_path_factory) -> Path:
-    real = os.environ.get("REAL_DATA_DIR")
-    if not real or not Path(real).is_dir():
-        pytest.skip("REAL_DATA_DIR is not set to the folder of real official files")
-    files = sorted(
-        p for p in Path(real).rglob("*") if p.is_file() and p.suffix in (".csv", ".ods")
-    )
-    path = tmp_path_factory.mktemp("summaries") / "registry.db"
-    result = run_load(path, *files, args=("--silent",))
-    assert result.exit_code == 0, result.output
-    return path
-
-
 @pytest.mark.real
-def test_real_files_downgrades_are_the_earlier_definition(real_path):
-    db = open_registry(real_path)
+def test_real_files_downgrades_are_the_earlier_definition(real_registry_path):
+    db = open_registry(real_registry_path)
     everything = _downgrades_before(db)
     assert len(everything) > 100  # the real tables hold many
     rows = db.execute(
@@ -133,12 +118,12 @@ def test_real_files_downgrades_are_the_earlier_definition(real_path):
 
 
 @pytest.mark.real
-async def test_real_files_stories_answer_as_before(real_path):
-    db = open_registry(real_path)
+async def test_real_files_stories_answer_as_before(real_registry_path):
+    db = open_registry(real_registry_path)
     assert (
         db.execute(OWNER_SNAPSHOTS).fetchall() == db.execute(OWNERS_BEFORE).fetchall()
     )
-    ds = make_datasette(real_path)
+    ds = make_datasette(real_registry_path)
     for params in ({}, {"from_date": "2020-01-01", "to_date": "2022-12-31"}):
         assert await _story(ds, "downgrades", **params) == _as_text(
             _downgrades_before(db, **params)
