@@ -38,7 +38,12 @@ from extract.normalise import FULL, framework_for, owner_id, parse_date
 from registry.derive.groups import derive_owner_groups
 from registry.derive.rank import rank_sql, source_rank
 from registry.derive.status import derive_status
-from registry.derive.summaries import derive_judgement_changes, derive_owner_snapshots
+from registry.derive.summaries import (
+    derive_judgement_changes,
+    derive_owner_snapshots,
+    derive_pending_lists,
+    mark_list,
+)
 from registry.la import derive_owner_councils
 from registry.provenance import Source
 from registry.upsert import upsert_rows
@@ -116,6 +121,8 @@ def add_home_snapshots(
         columns=columns,
         when="excluded.source_id >= home_snapshots.source_id",
     )
+    if prepared:
+        mark_list(db, as_at)
     return {r["urn"] for r in prepared}
 
 
@@ -189,6 +196,8 @@ def derive_pending(db: Database) -> int:
     urns = [r[0] for r in db.execute("select urn from derive_pending")]
     if urns:
         rebuild(db, urns)
+    else:
+        derive_pending_lists(db)
     return len(urns)
 
 
@@ -206,8 +215,10 @@ def rebuild(db: Database, urns: Iterable[str] | None = None) -> None:
     """Re-derive `homes` and `inspections` (and the inspections' reports) for
     these URNs (all when None), then every home's status: a new list can
     change the status of homes it does not mention (they are no longer
-    listed). The caller holds the transaction."""
-    urns = observed_urns(db) if urns is None else set(urns)
+    listed); then the owners on the lists loads wrote rows of (every list
+    when None). The caller holds the transaction."""
+    everything = urns is None
+    urns = observed_urns(db) if everything else set(urns)
     urns = sorted(urns)
     db.conn.executemany(
         "INSERT INTO homes (urn) VALUES (?) ON CONFLICT(urn) DO NOTHING",
@@ -226,7 +237,9 @@ def rebuild(db: Database, urns: Iterable[str] | None = None) -> None:
     derive_status(db)
     derive_owner_councils(db)
     derive_owner_groups(db)
-    derive_owner_snapshots(db)
+    if everything:
+        derive_owner_snapshots(db)
+    derive_pending_lists(db)
 
 
 def derive_report_links(db: Database, urns: list[str]) -> None:

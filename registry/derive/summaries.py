@@ -15,7 +15,9 @@ before the first row). Both are now derived when the registry changes:
   events. :func:`derive_judgement_changes`, for the homes being derived.
 * ``owner_snapshots``: one row per (Ofsted list, owner), the homes, places and
   judgements the list gives the owner. :func:`derive_owner_snapshots`, from
-  `home_snapshots` (a list's rows) alone.
+  `home_snapshots` (a list's rows) alone, for the lists a load wrote rows of
+  (:func:`mark_list`, ``owner_snapshots_pending``): a load of reports or a
+  crawl recounts no list.
 
 Both are derived like `homes` and `inspections` (``registry.derive.derive``):
 deleting them and rebuilding gives them back exactly.
@@ -71,7 +73,7 @@ def derive_judgement_changes(db: Database, urns: Iterable[str] | None = None) ->
     )
 
 
-# Every (list, owner) as the list's rows give it now.
+# Every (list, owner) of some lists as the lists' rows give it now.
 _OWNER_COUNTS = """
 SELECT h.as_at AS as_at, h.owner AS owner,
     count(*) AS homes,
@@ -84,7 +86,7 @@ SELECT h.as_at AS as_at, h.owner AS owner,
     count(h.latest_judgement) AS judged
 FROM home_snapshots h
 LEFT JOIN judgement_scale s ON s.judgement = h.latest_judgement
-WHERE h.owner IS NOT NULL
+WHERE h.owner IS NOT NULL AND {lists}
 GROUP BY h.as_at, h.owner
 """
 
@@ -100,24 +102,54 @@ _COUNTS = (
 )
 
 
-def derive_owner_snapshots(db: Database) -> None:
-    """Bring ``owner_snapshots`` in line with `home_snapshots`: upsert every
-    (list, owner) whose counts changed, and drop the pairs no list row gives
-    any more (a re-published list that moved a home to another owner). It is
-    a summary of `home_snapshots`, which keeps every row. The caller holds the
+def mark_list(db: Database, as_at: str) -> None:
+    """Note that a load wrote rows of the list dated ``as_at`` (counted by
+    the next derivation). Called in the load's own transaction."""
+    db.execute(
+        "INSERT INTO owner_snapshots_pending (as_at) VALUES (?) "
+        "ON CONFLICT(as_at) DO NOTHING",
+        [as_at],
+    )
+
+
+def derive_owner_snapshots(db: Database, lists: Iterable[str] | None = None) -> None:
+    """Bring ``owner_snapshots`` in line with `home_snapshots` for these
+    lists (their ``as_at``; every list when None): upsert every (list, owner)
+    whose counts changed, and drop the pairs no list row gives any more (a
+    re-published list that moved a home to another owner). It is a summary
+    of `home_snapshots`, which keeps every row. The caller holds the
     transaction."""
+    if lists is None:
+        where, params = "true", []
+    else:
+        where = "{} IN (SELECT value FROM json_each(?))"
+        params = [json.dumps(sorted(lists))]
     names = ", ".join(("as_at", "owner", *_COUNTS))
     updates = ", ".join(f"{c} = excluded.{c}" for c in _COUNTS)
     changed = " OR ".join(f"owner_snapshots.{c} IS NOT excluded.{c}" for c in _COUNTS)
+    counts = _OWNER_COUNTS.format(lists=where.format("h.as_at"))
     db.execute(
         f"INSERT INTO owner_snapshots ({names}) "  # noqa: S608
-        f"SELECT {names} FROM ({_OWNER_COUNTS}) WHERE true "
-        f"ON CONFLICT(as_at, owner) DO UPDATE SET {updates} WHERE {changed}"
+        f"SELECT {names} FROM ({counts}) WHERE true "
+        f"ON CONFLICT(as_at, owner) DO UPDATE SET {updates} WHERE {changed}",
+        params,
     )
     db.execute(
-        "DELETE FROM owner_snapshots WHERE NOT EXISTS (SELECT 1 FROM home_snapshots h "
-        "WHERE h.as_at = owner_snapshots.as_at AND h.owner = owner_snapshots.owner)"
+        "DELETE FROM owner_snapshots WHERE "  # noqa: S608
+        + where.format("owner_snapshots.as_at")
+        + " AND NOT EXISTS (SELECT 1 FROM home_snapshots h "
+        "WHERE h.as_at = owner_snapshots.as_at AND h.owner = owner_snapshots.owner)",
+        params,
     )
+
+
+def derive_pending_lists(db: Database) -> None:
+    """Count the lists loads have written rows of since the last
+    derivation, and empty the work list. The caller holds the transaction."""
+    lists = [r[0] for r in db.execute("SELECT as_at FROM owner_snapshots_pending")]
+    if lists:
+        derive_owner_snapshots(db, lists)
+        db.execute("DELETE FROM owner_snapshots_pending")
 
 
 def derive_summaries(db: Database) -> None:
@@ -125,3 +157,4 @@ def derive_summaries(db: Database) -> None:
     `homes` and `inspections` were written by hand)."""
     derive_judgement_changes(db)
     derive_owner_snapshots(db)
+    db.execute("DELETE FROM owner_snapshots_pending")

@@ -474,7 +474,8 @@ def m007_story_summaries(db: Database) -> None:
     ``judgement_change``; downgrades newest first from a partial covering
     index), and
     ``owner_snapshots``, each owner's homes, places and judgements on each
-    Ofsted list. Filled here for every home."""
+    Ofsted list (recounted for the lists a load wrote rows of:
+    ``owner_snapshots_pending``). Filled here for every home and list."""
     db.executescript(
         """
         ALTER TABLE inspections ADD COLUMN previous_full_inspection_date TEXT;
@@ -500,6 +501,11 @@ def m007_story_summaries(db: Database) -> None:
         ) STRICT;
         CREATE INDEX IF NOT EXISTS idx_owner_snapshots_ranked
             ON owner_snapshots(as_at, homes DESC, places DESC);
+        -- the lists loads have written rows of and not yet counted (a work
+        -- list like derive_pending; internal)
+        CREATE TABLE IF NOT EXISTS owner_snapshots_pending (
+            as_at TEXT PRIMARY KEY
+        ) STRICT;
         """
     )
     derive_summaries(db)

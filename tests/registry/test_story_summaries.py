@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from registry_support import run_load
 
+from registry.derive import summaries
 from registry.derive.summaries import derive_owner_snapshots, derive_summaries
 from registry.publish.serve import make_datasette
 from registry.schema.db import open_registry
@@ -268,6 +269,38 @@ def test_an_older_registry_is_given_the_summaries(tmp_path):
         db.execute(OWNER_SNAPSHOTS).fetchall(),
         db.execute("select * from inspections order by id").fetchall(),
     ) == migrated
+    assert (
+        db.execute(OWNER_SNAPSHOTS).fetchall() == db.execute(OWNERS_BEFORE).fetchall()
+    )
+
+
+def test_a_load_recounts_only_the_lists_it_wrote(tmp_path, monkeypatch):
+    """Owners are recounted for the lists a load wrote rows of: a providers
+    list recounts its own date, an inspections table or a reload recounts
+    none, and the counts stay those of the list rows."""
+    counted = []
+    recount = summaries.derive_owner_snapshots
+
+    def recording(db, lists=None):
+        counted.append(None if lists is None else sorted(lists))
+        return recount(db, lists)
+
+    monkeypatch.setattr(summaries, "derive_owner_snapshots", recording)
+    providers = FIXTURES / "spreadsheets" / "providers-at-2025-03-31-layout.csv"
+    sheet = tmp_path / "inspections-2023-24.csv"
+    sheet.write_text(
+        HEADER + _row("SC300004", "01/03/2023", "Full inspection", "Good", 1)
+    )
+    path = tmp_path / "registry.db"
+    open_registry(path).close()  # the schema's own first count (of no list)
+    counted.clear()
+    assert run_load(path, providers).exit_code == 0
+    assert counted == [["2025-03-31"]]
+    assert run_load(path, sheet).exit_code == 0
+    assert run_load(path, providers).exit_code == 0  # already loaded
+    assert counted == [["2025-03-31"]]
+    db = open_registry(path)
+    assert db["owner_snapshots_pending"].count == 0
     assert (
         db.execute(OWNER_SNAPSHOTS).fetchall() == db.execute(OWNERS_BEFORE).fetchall()
     )
