@@ -47,3 +47,27 @@ def dump(db_path: Path) -> dict[str, list[tuple]]:
         rows = db.execute(f'select {quoted} from "{table.name}"').fetchall()
         tables[table.name] = sorted(rows, key=repr)
     return tables
+
+
+def add_active_homes(db, homes) -> None:
+    """Active private children's homes written straight into ``db`` (the
+    caller holds the transaction), each ``(urn, la_code, la_name, owner,
+    places)``, with their local authorities and owners."""
+    for urn, la_code, la_name, owner, places in homes:
+        db["local_authorities"].upsert(
+            {"la_code": la_code, "name": la_name}, pk="la_code"
+        )
+        owner_id = owner.lower().replace(" ", "-")
+        db["owners"].upsert({"id": owner_id, "name": owner}, pk="id")
+        db["homes"].insert(
+            {
+                "urn": urn,
+                "provision_type": "Children's home",
+                "sector": "Private",
+                "local_authority": la_name,
+                "la_code": la_code,
+                "places": places,
+                "owner": owner_id,
+                "status": "active",
+            }
+        )

@@ -40,7 +40,6 @@ from registry.derive.rank import rank_sql, source_rank
 from registry.derive.status import derive_status
 from registry.derive.summaries import (
     derive_judgement_changes,
-    derive_owner_snapshots,
     derive_pending_lists,
     mark_list,
 )
@@ -237,9 +236,7 @@ def rebuild(db: Database, urns: Iterable[str] | None = None) -> None:
     derive_status(db)
     derive_owner_councils(db)
     derive_owner_groups(db)
-    if everything:
-        derive_owner_snapshots(db)
-    derive_pending_lists(db)
+    derive_pending_lists(db, every=everything)
 
 
 def derive_report_links(db: Database, urns: list[str]) -> None:

@@ -143,18 +143,22 @@ def derive_owner_snapshots(db: Database, lists: Iterable[str] | None = None) -> 
     )
 
 
-def derive_pending_lists(db: Database) -> None:
-    """Count the lists loads have written rows of since the last
-    derivation, and empty the work list. The caller holds the transaction."""
-    lists = [r[0] for r in db.execute("SELECT as_at FROM owner_snapshots_pending")]
-    if lists:
+def derive_pending_lists(db: Database, *, every: bool = False) -> None:
+    """Count the lists loads have written rows of since the last derivation
+    (every list when ``every``), and empty the work list. The caller holds
+    the transaction."""
+    if every:
+        derive_owner_snapshots(db)
+    else:
+        lists = [r[0] for r in db.execute("SELECT as_at FROM owner_snapshots_pending")]
+        if not lists:
+            return
         derive_owner_snapshots(db, lists)
-        db.execute("DELETE FROM owner_snapshots_pending")
+    db.execute("DELETE FROM owner_snapshots_pending")
 
 
 def derive_summaries(db: Database) -> None:
     """Both summaries for the whole registry (a migration, or a registry whose
     `homes` and `inspections` were written by hand)."""
     derive_judgement_changes(db)
-    derive_owner_snapshots(db)
-    db.execute("DELETE FROM owner_snapshots_pending")
+    derive_pending_lists(db, every=True)

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from registry_support import add_active_homes
 
 from extract.incidents import read_incidents
 from registry.errors import RegistryError
@@ -56,24 +57,7 @@ BY_HOME_TOTAL = 3 + BIG_COUNT + 15  # the totals line: visible + suppressed
 def _registry(path: Path):
     db = open_registry(path)
     with db.conn:
-        for urn, la_code, la_name, owner, places in HOMES:
-            db["local_authorities"].upsert(
-                {"la_code": la_code, "name": la_name}, pk="la_code"
-            )
-            owner_id = owner.lower().replace(" ", "-")
-            db["owners"].upsert({"id": owner_id, "name": owner}, pk="id")
-            db["homes"].insert(
-                {
-                    "urn": urn,
-                    "provision_type": "Children's home",
-                    "sector": "Private",
-                    "local_authority": la_name,
-                    "la_code": la_code,
-                    "places": places,
-                    "owner": owner_id,
-                    "status": "active",
-                }
-            )
+        add_active_homes(db, HOMES)
     return db
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from registry_support import add_active_homes
 
 from extract.incidents import TOTALS_SKIPPED, read_incidents
 from registry.incidents.incidents import load_incidents
@@ -171,24 +172,13 @@ def loaded(tmp_path, monkeypatch):
     path = tmp_path / "registry.db"
     db = open_registry(path)
     with db.conn:
-        for urn, _name, owner, (la_code, la_name), places, *_ in HOMES:
-            db["local_authorities"].upsert(
-                {"la_code": la_code, "name": la_name}, pk="la_code"
-            )
-            owner_id = owner.lower().replace(" ", "-")
-            db["owners"].upsert({"id": owner_id, "name": owner}, pk="id")
-            db["homes"].insert(
-                {
-                    "urn": urn,
-                    "provision_type": "Children's home",
-                    "sector": "Private",
-                    "local_authority": la_name,
-                    "la_code": la_code,
-                    "places": places,
-                    "owner": owner_id,
-                    "status": "active",
-                }
-            )
+        add_active_homes(
+            db,
+            [
+                (urn, la_code, la_name, owner, places)
+                for urn, _name, owner, (la_code, la_name), places, *_ in HOMES
+            ],
+        )
     files = [
         _csv_file(tmp_path / "foi-by-home-2022.csv"),
         _xlsx_file(tmp_path / "foi-by-home-2023.xlsx"),
